@@ -1,0 +1,48 @@
+/** `devcluster render`: the plan — what `up` would make — without touching the host. */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import type { CliIO } from '../io.js';
+import { describeSource, loadFor } from '../context.js';
+import { buildPlan } from '../../plan/plan.js';
+import { redactPlan } from '../../plan/redact.js';
+import { completeSecrets, readSecrets, stateDirFor } from '../../state/secrets.js';
+import { atomicWrite } from '../../fs/atomic-write.js';
+
+export function registerRender(program: Command, io: CliIO): void {
+  program
+    .command('render')
+    .description('print the plan: nodes, roles, addresses, MACs, host keys, services (secrets redacted)')
+    .option('--out <dir>', 'write the plan into DIR (plan.yaml) instead of printing it')
+    .option('--format <format>', 'yaml or json', 'yaml')
+    .option('--show-secrets', 'include private keys and passwords (files written 0600)')
+    .action(async (opts: { out?: string; format: string; showSecrets?: boolean }, command: Command) => {
+      if (opts.format !== 'yaml' && opts.format !== 'json') {
+        command.error(`error: option '--format <format>' must be yaml or json, not "${opts.format}"`, { exitCode: 2, code: 'devcluster.usage' });
+      }
+      const loaded = await loadFor(command, io);
+      const stateDir = stateDirFor(loaded.baseDir, loaded.config.name);
+      const stored = await readSecrets(stateDir);
+      const nodes = loaded.config.nodes.map((n) => n.name);
+      const secrets = completeSecrets(loaded.config.name, nodes, stored);
+      if (stored === undefined || nodes.some((n) => stored.host_keys[n] === undefined)) {
+        io.err(`note: keys and passwords not yet in ${stateDir} are made up for this view only; \`devcluster up\` generates and keeps them`);
+      }
+      const plan = buildPlan(loaded.config, loaded.userKeys, secrets);
+      const shown = opts.showSecrets ? plan : redactPlan(plan);
+      const text =
+        opts.format === 'json'
+          ? `${JSON.stringify(shown, null, 2)}\n`
+          : `# plan of ${describeSource(loaded)}\n${stringify(shown, { lineWidth: 0 })}`;
+      if (opts.out === undefined) {
+        io.out(text);
+        return;
+      }
+      const dir = resolve(io.cwd, opts.out);
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, opts.format === 'json' ? 'plan.json' : 'plan.yaml');
+      await atomicWrite(file, text, opts.showSecrets ? 0o600 : 0o644);
+      io.out(`wrote ${file}`);
+    });
+}

@@ -1,0 +1,53 @@
+/** The devcluster command line: global options, the commands, exit codes (0 ok, 1 failed, 2 usage/config). */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { processIO, type CliIO } from './io.js';
+import { EXIT, reportError } from './errors.js';
+import { registerConfig } from './commands/config.js';
+import { registerInit } from './commands/init.js';
+import { registerRender } from './commands/render.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('devcluster')
+    .description('Multi-node OpenStack DevStack clusters on one workstation (libvirt or VirtualBox).')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .option('-c, --config <file>', 'cluster config file (default: ./devcluster.yaml, else the built-in default cluster)')
+    .option('-v, --verbose', 'show more detail, and stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config.\nConfig reference: config.example.yaml; JSON Schema: schema/devcluster.schema.json',
+    )
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+  registerInit(program, io);
+  registerConfig(program, io);
+  registerRender(program, io);
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    for (const sub of command.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  }
+  return program;
+}
+
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const program = buildProgram(io);
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  if (argv.length <= 2) {
+    program.outputHelp({ error: true });
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync([...argv]);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+      // commander already printed its message; a group command without a subcommand shows help.
+      return EXIT.usage;
+    }
+    return reportError(io, error, verbose);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Rules that relate fields to each other, run once the shape is valid: one controller, unique names,
+ * hostnames, addresses and MACs, addresses inside the network, what bridged mode needs.
+ */
+import type { Config } from './schema.js';
+import type { ConfigIssue } from './issue.js';
+import { cidrContains, formatIPv4, parseCidr, parseIPv4 } from './ipv4.js';
+import { defaultHostname } from './node-defaults.js';
+
+const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+export function isRfc1123Hostname(name: string): boolean {
+  if (name.length === 0 || name.length > 253 || name.endsWith('.')) return false;
+  return name.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+export function checkRules(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const nodes = config.nodes;
+
+  const controllers = nodes.flatMap((n, i) => (n.role === 'controller' ? [i] : []));
+  if (controllers.length === 0) {
+    issues.push({ path: ['nodes'], message: 'no node has role "controller": give exactly one node role: controller' });
+  } else if (controllers.length > 1) {
+    for (const i of controllers.slice(1)) {
+      issues.push({
+        path: ['nodes', i, 'role'],
+        node: nodes[i]?.name,
+        message: `a second controller (the first is "${nodes[controllers[0] as number]?.name}"): a cluster has exactly one; make this one role: compute`,
+      });
+    }
+  }
+
+  const unique = (field: 'name' | 'hostname' | 'ip' | 'mac', valueOf: (i: number) => string | undefined) => {
+    const seen = new Map<string, number>();
+    nodes.forEach((node, i) => {
+      const value = valueOf(i);
+      if (value === undefined) return;
+      const key = value.toLowerCase();
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, i);
+        return;
+      }
+      const explicit = node[field] !== undefined;
+      issues.push({
+        path: explicit ? ['nodes', i, field] : ['nodes', i],
+        node: node.name,
+        message: `${field} ${value} is also used by node "${nodes[first]?.name}" (nodes[${first}]): each node needs its own`,
+      });
+    });
+  };
+  unique('name', (i) => nodes[i]?.name);
+  unique('hostname', (i) => nodes[i]?.hostname ?? defaultHostname(config.name, nodes[i]?.name ?? ''));
+  unique('ip', (i) => nodes[i]?.ip);
+  unique('mac', (i) => nodes[i]?.mac);
+
+  nodes.forEach((node, i) => {
+    if (node.hostname !== undefined && !isRfc1123Hostname(node.hostname)) {
+      issues.push({
+        path: ['nodes', i, 'hostname'],
+        node: node.name,
+        message: `"${node.hostname}" is not a valid host name (RFC 1123): use letters, digits and '-' in dot-separated labels of at most 63 characters, e.g. controller.devstack.site`,
+      });
+    }
+  });
+
+  const cidr = parseCidr(config.network.cidr);
+  if (cidr !== undefined) {
+    if (cidr.prefix > 28) {
+      issues.push({
+        path: ['network', 'cidr'],
+        message: `/${cidr.prefix} leaves too few addresses for a cluster: use a /28 or larger, e.g. 192.168.150.0/24`,
+      });
+    }
+    nodes.forEach((node, i) => {
+      if (node.ip === undefined) return;
+      const address = parseIPv4(node.ip);
+      if (address === undefined) return;
+      const path = ['nodes', i, 'ip'];
+      if (!cidrContains(cidr, address)) {
+        issues.push({ path, node: node.name, message: `${node.ip} is outside network.cidr ${config.network.cidr}: pick an address inside it or change the cidr` });
+      } else if (address === cidr.network) {
+        issues.push({ path, node: node.name, message: `${node.ip} is the network address of ${config.network.cidr}: pick a host address such as ${formatIPv4(cidr.network + 10)}` });
+      } else if (address === cidr.broadcast) {
+        issues.push({ path, node: node.name, message: `${node.ip} is the broadcast address of ${config.network.cidr}: pick a host address such as ${formatIPv4(cidr.network + 10)}` });
+      } else if (address === cidr.gateway) {
+        issues.push({ path, node: node.name, message: `${node.ip} is the gateway of ${config.network.cidr} (the host's side): pick another, such as ${formatIPv4(cidr.network + 10)}` });
+      }
+    });
+  }
+
+  if (config.network.mode === 'bridged' && config.network.bridge_interface === undefined) {
+    issues.push({
+      path: ['network', 'bridge_interface'],
+      message: 'bridged mode needs bridge_interface: the host bridge or NIC the nodes join (see `ip link`), e.g. br0 or eth1',
+    });
+  }
+  if (config.network.mode === 'nat' && config.network.bridge_interface !== undefined) {
+    issues.push({
+      path: ['network', 'bridge_interface'],
+      message: 'bridge_interface is only used in bridged mode: remove it, or set network.mode: bridged',
+    });
+  }
+
+  const { enable, disable } = config.devstack.services;
+  enable.forEach((service, i) => {
+    if (disable.includes(service)) {
+      issues.push({
+        path: ['devstack', 'services', 'enable', i],
+        message: `service "${service}" is both enabled and disabled: keep it in one list`,
+      });
+    }
+  });
+
+  const pluginNames = new Map<string, number>();
+  config.devstack.plugins.forEach((plugin, i) => {
+    const first = pluginNames.get(plugin.name);
+    if (first !== undefined) {
+      issues.push({ path: ['devstack', 'plugins', i, 'name'], message: `plugin "${plugin.name}" is listed twice (also devstack.plugins[${first}]): keep one` });
+    } else pluginNames.set(plugin.name, i);
+  });
+
+  const images = new Map<string, number>();
+  config.post_stack.images.forEach((image, i) => {
+    const first = images.get(image);
+    if (first !== undefined) {
+      issues.push({ path: ['post_stack', 'images', i], message: `image ${image} is listed twice (also post_stack.images[${first}]): keep one` });
+    } else images.set(image, i);
+  });
+
+  for (const [project, source] of Object.entries(config.devstack.sources)) {
+    if (source.startsWith('refs/') && !/^refs\/changes\/\d{2}\/\d+\/\d+$/.test(source)) {
+      issues.push({
+        path: ['devstack', 'sources', project],
+        message: `"${source}" is not a Gerrit change ref: write refs/changes/NN/CHANGE/PATCHSET, NN being the change's last two digits`,
+      });
+    } else if (/^refs\/changes\/(\d{2})\/(\d+)\//.test(source)) {
+      const [, nn, change] = /^refs\/changes\/(\d{2})\/(\d+)\//.exec(source) as RegExpExecArray;
+      if ((change as string).padStart(2, '0').slice(-2) !== nn) {
+        issues.push({
+          path: ['devstack', 'sources', project],
+          message: `"${source}": the second part must be the last two digits of change ${change} (${(change as string).padStart(2, '0').slice(-2)})`,
+        });
+      }
+    }
+  }
+
+  for (const [field, value] of Object.entries(config.proxy)) {
+    if (field !== 'no_proxy' && value !== '' && !/^https?:\/\/[^\s]+$/.test(value)) {
+      issues.push({ path: ['proxy', field], message: `"${value}" is not a proxy URL: write http://HOST:PORT/` });
+    }
+  }
+  return issues;
+}

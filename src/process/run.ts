@@ -1,0 +1,75 @@
+/**
+ * The one way devcluster runs a host command (virsh, xorriso, qemu-img, openssl…): execa with a
+ * budget and an AbortSignal, no shell, so arguments never need quoting. A failure keeps the command,
+ * exit code and output tail; a missing program says which Debian package provides it.
+ */
+import { execa } from 'execa';
+import { DevclusterError } from '../errors.js';
+
+export interface RunOptions {
+  /** Text for the command's stdin (used for secrets, which must never be arguments). */
+  input?: string;
+  signal?: AbortSignal;
+  /** Budget in milliseconds (default 60 s). */
+  timeoutMs?: number;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Debian package to name when the program is missing. */
+  debianPackage?: string;
+  /** Arguments to show as <redacted> in error messages. */
+  secretArgs?: readonly number[];
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export function tail(text: string, lines = 20): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const shown = [command, ...args.map((a, i) => (options.secretArgs?.includes(i) ? '<redacted>' : a))].join(' ');
+  const result = await execa(command, args, {
+    input: options.input ?? '',
+    cancelSignal: options.signal,
+    timeout: options.timeoutMs ?? 60_000,
+    cwd: options.cwd,
+    env: options.env,
+    reject: false,
+    stripFinalNewline: false,
+  });
+  if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new DevclusterError('HOST_TOOL_MISSING', `${command} is not installed`, {
+      hint: options.debianPackage ? `install it: apt-get install ${options.debianPackage}` : `install ${command}`,
+      cause: result.cause,
+    });
+  }
+  if (result.isCanceled) {
+    throw new DevclusterError('HOST_COMMAND_FAILED', `${shown} was cancelled`, { cause: result.cause });
+  }
+  if (result.timedOut) {
+    throw new DevclusterError('HOST_COMMAND_FAILED', `${shown} did not finish within ${(options.timeoutMs ?? 60_000) / 1000} s`, {
+      hint: 'the host may be overloaded; try again',
+    });
+  }
+  if (result.exitCode !== 0) {
+    const output = tail(`${String(result.stderr)}${String(result.stdout)}`);
+    throw new DevclusterError('HOST_COMMAND_FAILED', `${shown} exited with ${result.exitCode ?? 'a signal'}`, {
+      details: output ? output.split('\n') : [],
+    });
+  }
+  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: 0 };
+}
+
+/** SHA-512 crypt(3) hash of `password` by the system's openssl; the password goes through stdin. */
+export async function hashPassword(password: string, signal?: AbortSignal): Promise<string> {
+  const { stdout } = await run('openssl', ['passwd', '-6', '-stdin'], {
+    input: `${password}\n`,
+    debianPackage: 'openssl',
+    ...(signal ? { signal } : {}),
+  });
+  return stdout.trim();
+}

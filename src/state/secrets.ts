@@ -1,0 +1,112 @@
+/**
+ * What only devcluster knows about a cluster: its own SSH key pair, each node's SSH host key pair
+ * (generated before boot so the fingerprint can be pinned), and the random service passwords.
+ * Kept in `.devcluster/<name>/secrets.json` beside the config, folder 0700, file 0600.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import ssh2 from 'ssh2';
+import { z } from 'zod';
+import { DevclusterError } from '../errors.js';
+import { atomicWrite } from '../fs/atomic-write.js';
+
+const keyPair = z.object({ private: z.string().min(1), public: z.string().min(1) });
+export type KeyPair = z.infer<typeof keyPair>;
+
+export const PASSWORD_NAMES = ['admin', 'service', 'database', 'rabbit'] as const;
+export type PasswordName = (typeof PASSWORD_NAMES)[number];
+
+const secretsSchema = z.object({
+  version: z.literal(1),
+  cluster_key: keyPair,
+  host_keys: z.record(z.string(), keyPair),
+  passwords: z.object({ admin: z.string(), service: z.string(), database: z.string(), rabbit: z.string() }),
+});
+export type Secrets = z.infer<typeof secretsSchema>;
+
+export function stateDirFor(baseDir: string, cluster: string): string {
+  return resolve(baseDir, '.devcluster', cluster);
+}
+
+export function secretsFile(stateDir: string): string {
+  return join(stateDir, 'secrets.json');
+}
+
+/** 24 characters from [A-Za-z0-9]: safe in local.conf, shells and URLs without quoting surprises. */
+export function randomPassword(length = 24): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += alphabet[byte % 62];
+    }
+  }
+  return out;
+}
+
+export function generateKeyPair(comment: string): KeyPair {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  return { private: pair.private, public: pair.public.trim() };
+}
+
+/**
+ * Secrets for `nodes`, keeping everything `existing` has and generating only what is missing.
+ * Host keys of nodes no longer in the config are kept too, so a node put back keeps its identity.
+ */
+export function completeSecrets(cluster: string, nodes: readonly string[], existing?: Secrets): Secrets {
+  const hostKeys = { ...(existing?.host_keys ?? {}) };
+  for (const node of nodes) hostKeys[node] ??= generateKeyPair(`dc-${cluster}-${node} host key`);
+  return {
+    version: 1,
+    cluster_key: existing?.cluster_key ?? generateKeyPair(`devcluster-${cluster}`),
+    host_keys: hostKeys,
+    passwords: existing?.passwords ?? {
+      admin: randomPassword(),
+      service: randomPassword(),
+      database: randomPassword(),
+      rabbit: randomPassword(),
+    },
+  };
+}
+
+/** The stored secrets, or undefined when this cluster has none yet. Tightens a too-open mode to 0600. */
+export async function readSecrets(stateDir: string): Promise<Secrets | undefined> {
+  const file = secretsFile(stateDir);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DevclusterError('STATE_INVALID', `cannot read ${file}`, { cause: error, hint: 'check its owner and permissions' });
+  }
+  if (((await stat(file)).mode & 0o077) !== 0) await chmod(file, 0o600);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new DevclusterError('STATE_INVALID', `${file} is not valid JSON`, {
+      cause: error,
+      hint: `restore it from a backup; if the cluster is gone, delete ${stateDir} to start afresh`,
+    });
+  }
+  const parsed = secretsSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new DevclusterError('STATE_INVALID', `${file} does not hold devcluster secrets (${parsed.error.issues[0]?.message})`, {
+      hint: `restore it from a backup; if the cluster is gone, delete ${stateDir} to start afresh`,
+    });
+  }
+  return parsed.data;
+}
+
+/** Read the secrets, add what `nodes` need, and write them back if anything was added. */
+export async function ensureSecrets(stateDir: string, cluster: string, nodes: readonly string[]): Promise<Secrets> {
+  const existing = await readSecrets(stateDir);
+  const complete = completeSecrets(cluster, nodes, existing);
+  if (existing === undefined || nodes.some((n) => existing.host_keys[n] === undefined)) {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await chmod(stateDir, 0o700);
+    await atomicWrite(secretsFile(stateDir), `${JSON.stringify(complete, null, 2)}\n`, 0o600);
+  }
+  return complete;
+}
