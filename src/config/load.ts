@@ -92,8 +92,8 @@ export async function parseConfigText(text: string, ctx: ParseContext): Promise<
     throw new ConfigError(
       shownFile,
       doc.errors.map((error) => {
-        const pos = error.linePos?.[0];
-        return { path: [], message: `YAML syntax: ${error.message.split('\n')[0]}`, line: pos?.line, col: pos?.col };
+        const pos = counter.linePos(error.pos[0]);
+        return { path: [], message: `YAML syntax: ${error.message.split('\n')[0]}`, line: pos.line, col: pos.col };
       }),
     );
   }
@@ -135,8 +135,9 @@ function fromZodIssue(issue: z.core.$ZodIssue, doc: Document): ConfigIssue[] {
       } as ConfigIssue;
     });
   }
-  if (issue.code === 'invalid_type' && !hasPath(doc, path)) {
-    return [{ path, message: `${formatPath(path.slice(-1))} is required here` }];
+  if (!hasPath(doc, path)) {
+    const why = issue.message.startsWith('Invalid input') ? '' : ` (${issue.message})`;
+    return [{ path, message: `${formatPath(path.slice(-1))} is required here${why}` }];
   }
   let message = issue.message;
   if (issue.code === 'invalid_type' && message.startsWith('Invalid input')) {

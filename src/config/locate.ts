@@ -39,7 +39,9 @@ export function locate(doc: Document, counter: LineCounter, path: FieldPath, atK
     const child = childOf(current, path[i] as string | number);
     if (child === undefined) break;
     const last = i === path.length - 1;
-    const offset = last && atKey && child.keyNode ? rangeStart(child.keyNode) : (rangeStart(child.value) ?? rangeStart(child.keyNode));
+    // A key's own line for keys and for whole maps or lists ("network:"), the value's line otherwise.
+    const preferKey = child.keyNode !== undefined && ((last && atKey) || isMap(child.value) || isSeq(child.value));
+    const offset = preferKey ? rangeStart(child.keyNode) : (rangeStart(child.value) ?? rangeStart(child.keyNode));
     if (offset !== undefined) best = offset;
     current = child.value;
   }

@@ -43,6 +43,8 @@ export function checkRules(config: Config): ConfigIssue[] {
         return;
       }
       const explicit = node[field] !== undefined;
+      // Two default hostnames only collide when the names do, which is reported once already.
+      if (field === 'hostname' && !explicit && nodes[first]?.hostname === undefined) return;
       issues.push({
         path: explicit ? ['nodes', i, field] : ['nodes', i],
         node: node.name,

@@ -1,5 +1,11 @@
-/** A plan as shown to people: private keys and passwords replaced unless asked for. */
+/** A plan as shown to people: sizes readable, private keys and passwords replaced unless asked for. */
+import { formatSize } from '../config/units.js';
 import type { ClusterPlan } from './plan.js';
+
+/** The plan for reading: each node's memory and disk also as "8GiB". */
+export function planView(plan: ClusterPlan): ClusterPlan & { nodes: Array<ClusterPlan['nodes'][number] & { memory: string; disk: string }> } {
+  return { ...plan, nodes: plan.nodes.map((n) => ({ ...n, memory: formatSize(n.memoryBytes), disk: formatSize(n.diskBytes) })) };
+}
 
 export const REDACTED = '<redacted: --show-secrets>';
 

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import type { CliIO } from '../io.js';
 import { describeSource, loadFor } from '../context.js';
 import { buildPlan } from '../../plan/plan.js';
-import { redactPlan } from '../../plan/redact.js';
+import { planView, redactPlan } from '../../plan/redact.js';
 import { completeSecrets, readSecrets, stateDirFor } from '../../state/secrets.js';
 import { atomicWrite } from '../../fs/atomic-write.js';
 
@@ -30,7 +30,7 @@ export function registerRender(program: Command, io: CliIO): void {
         io.err(`note: keys and passwords not yet in ${stateDir} are made up for this view only; \`devcluster up\` generates and keeps them`);
       }
       const plan = buildPlan(loaded.config, loaded.userKeys, secrets);
-      const shown = opts.showSecrets ? plan : redactPlan(plan);
+      const shown = planView(opts.showSecrets ? plan : redactPlan(plan));
       const text =
         opts.format === 'json'
           ? `${JSON.stringify(shown, null, 2)}\n`

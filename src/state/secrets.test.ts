@@ -1,0 +1,51 @@
+import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import ssh2 from 'ssh2';
+import { ensureSecrets, readSecrets, secretsFile, stateDirFor } from './secrets.js';
+
+async function stateDir() {
+  return stateDirFor(await mkdtemp(join(tmpdir(), 'dc-state-')), 'dev');
+}
+
+describe('cluster secrets', () => {
+  it('are generated once, in a 0700 folder and a 0600 file, with parseable keys', async () => {
+    const dir = await stateDir();
+    const secrets = await ensureSecrets(dir, 'dev', ['controller', 'compute1']);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(secretsFile(dir))).mode & 0o777).toBe(0o600);
+    expect(Object.keys(secrets.host_keys).sort()).toEqual(['compute1', 'controller']);
+    const parsed = ssh2.utils.parseKey(secrets.host_keys.controller!.private);
+    expect(parsed instanceof Error).toBe(false);
+    expect(secrets.passwords.admin).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(new Set(Object.values(secrets.passwords)).size).toBe(4);
+  });
+
+  it('are kept across runs; a new node gets only its own new host key', async () => {
+    const dir = await stateDir();
+    const first = await ensureSecrets(dir, 'dev', ['controller']);
+    const second = await ensureSecrets(dir, 'dev', ['controller', 'compute2']);
+    expect(second.cluster_key).toEqual(first.cluster_key);
+    expect(second.host_keys.controller).toEqual(first.host_keys.controller);
+    expect(second.passwords).toEqual(first.passwords);
+    expect(second.host_keys.compute2).toBeDefined();
+    expect(await readSecrets(dir)).toEqual(second);
+  });
+
+  it('a file made too open is tightened back to 0600', async () => {
+    const dir = await stateDir();
+    await ensureSecrets(dir, 'dev', ['controller']);
+    await chmod(secretsFile(dir), 0o644);
+    await readSecrets(dir);
+    expect((await stat(secretsFile(dir))).mode & 0o777).toBe(0o600);
+  });
+
+  it('a damaged file is an error that names it, never silently replaced', async () => {
+    const dir = await stateDir();
+    await ensureSecrets(dir, 'dev', ['controller']);
+    await writeFile(secretsFile(dir), '{"version": 1, "cluster_key": ');
+    await expect(ensureSecrets(dir, 'dev', ['controller'])).rejects.toMatchObject({ code: 'STATE_INVALID', message: expect.stringContaining('secrets.json') });
+    expect(await readFile(secretsFile(dir), 'utf8')).toBe('{"version": 1, "cluster_key": ');
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The CLI as a user runs it: the built `devcluster` in a fresh folder with its own HOME, checking
+ * exit codes, what is printed, and the files left behind. Needs `npm run build` (npm test does it).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const BIN = fileURLToPath(new URL('../bin/devcluster.js', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMYMUf4Hs7shDioCcAvWm2wsLr+oMVKsaUuE5wslALJk alice@example';
+
+async function sandbox() {
+  const root = await mkdtemp(join(tmpdir(), 'dc-cli-'));
+  const home = join(root, 'home');
+  const cwd = join(root, 'work');
+  await mkdir(join(home, '.ssh'), { recursive: true });
+  await mkdir(cwd);
+  await writeFile(join(home, '.ssh', 'id_ed25519.pub'), `${KEY}\n`);
+  const run = (...args: string[]) =>
+    execa('node', [BIN, ...args], { cwd, reject: false, env: { HOME: home, SSH_AUTH_SOCK: '' }, extendEnv: false });
+  return { root, home, cwd, run };
+}
+
+describe('devcluster CLI', () => {
+  it('--help lists the commands and the exit codes; --version prints the version', async () => {
+    const { run } = await sandbox();
+    const help = await run('--help');
+    expect(help.exitCode).toBe(0);
+    for (const command of ['init', 'config', 'render']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    expect(help.stdout).toContain('Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config');
+    const version = await run('--version');
+    expect(version.stdout.trim()).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);
+    const sub = await run('config', 'validate', '--help');
+    expect(sub.exitCode).toBe(0);
+    expect(sub.stdout).toContain('report every problem');
+  });
+
+  it('bad usage exits 2 with a message, without a stack trace', async () => {
+    const { run } = await sandbox();
+    for (const args of [['frobnicate'], ['render', '--bogus'], ['render', '--format', 'xml'], []]) {
+      const result = await run(...args);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+
+  it('render with no config prints the default two-node plan, secrets redacted', async () => {
+    const { run } = await sandbox();
+    const result = await run('render');
+    expect(result.exitCode).toBe(0);
+    const plan = parse(result.stdout);
+    expect(plan.nodes.map((n: { name: string; role: string; ip: string }) => `${n.name}/${n.role}/${n.ip}`)).toEqual([
+      'controller/controller/192.168.150.10',
+      'compute1/compute/192.168.150.11',
+    ]);
+    expect(plan.stackUser.authorizedKeys[0]).toBe(KEY);
+    expect(result.stdout).not.toContain('PRIVATE KEY');
+    expect(result.stderr).toContain('made up for this view only');
+  });
+
+  it('render --show-secrets --out writes a 0600 plan holding the private keys', async () => {
+    const { run, cwd } = await sandbox();
+    const result = await run('render', '--show-secrets', '--out', 'out', '--format', 'json');
+    expect(result.exitCode).toBe(0);
+    const file = join(cwd, 'out', 'plan.json');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(file, 'utf8')).clusterKey.private).toContain('OPENSSH PRIVATE KEY');
+  });
+
+  it('init writes a commented config that validates; a second init refuses and keeps the file', async () => {
+    const { run, cwd } = await sandbox();
+    const init = await run('init', '--name', 'lab');
+    expect(init.exitCode).toBe(0);
+    const text = await readFile(join(cwd, 'devcluster.yaml'), 'utf8');
+    expect(text).toMatch(/^# yaml-language-server: \$schema=\/.*schema\/devcluster\.schema\.json$/m);
+    expect(text).toMatch(/^name: lab$/m);
+    const validate = await run('config', 'validate');
+    expect(validate.exitCode).toBe(0);
+    expect(validate.stdout).toContain('valid — cluster "lab", 2 node(s) (controller:controller, compute1:compute)');
+
+    await writeFile(join(cwd, 'devcluster.yaml'), `${text}# my edit\n`);
+    const again = await run('init');
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('CONFIG_EXISTS');
+    expect(await readFile(join(cwd, 'devcluster.yaml'), 'utf8')).toContain('# my edit');
+
+    const forced = await run('init', '--force');
+    expect(forced.exitCode).toBe(0);
+    expect(await readFile(join(cwd, 'devcluster.yaml.bak'), 'utf8')).toContain('# my edit');
+  });
+
+  it('config validate reports every problem as FILE:LINE:COL path and exits 2; --verbose adds the stack', async () => {
+    const { run } = await sandbox();
+    const file = join(FIXTURES, 'invalid', 'multiple-problems.yaml');
+    const result = await run('-c', file, 'config', 'validate');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`error CONFIG_INVALID: ${file} has 4 problems`);
+    expect(result.stderr).toContain(`${file}:1:7 name:`);
+    expect(result.stderr).toContain(`${file}:6:11 nodes[0].cpus (node controller): cpus must be a whole number`);
+    expect(result.stderr).toContain(`${file}:8:18 stack_user.password_hash: password_hash looks like a plaintext password`);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    const verbose = await run('-c', file, '--verbose', 'config', 'validate');
+    expect(verbose.stderr).toMatch(/^\s+at /m);
+  });
+
+  it('config show fills defaults and redacts passwords', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  passwords:\n    admin: topsecret-admin\n');
+    const shown = await run('config', 'show');
+    expect(shown.exitCode).toBe(0);
+    expect(shown.stdout).not.toContain('topsecret-admin');
+    expect(parse(shown.stdout).devstack.layer).toBe(2);
+    const secret = await run('config', 'show', '--show-secrets');
+    expect(parse(secret.stdout).devstack.passwords.admin).toBe('topsecret-admin');
+  });
+
+  it("init --from-vagrant converts devstack-vagrant's sample; the password is hashed by openssl, never written", async () => {
+    const { run, cwd } = await sandbox();
+    const result = await run('init', '--from-vagrant', join(FIXTURES, 'vagrant', 'sample.yaml'));
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain('note: stack_sshkey: still the sample placeholder');
+    const text = await readFile(join(cwd, 'devcluster.yaml'), 'utf8');
+    const config = parse(text);
+    expect(JSON.stringify(config.stack_user)).not.toContain('secretsecret');
+    const hash: string = config.stack_user.password_hash;
+    const salt = hash.split('$')[2] as string;
+    expect(execFileSync('openssl', ['passwd', '-6', '-salt', salt, '-stdin'], { input: 'secretsecret\n' }).toString().trim()).toBe(hash);
+    expect((await stat(join(cwd, 'devcluster.yaml'))).mode & 0o777).toBe(0o600);
+    const validate = await run('config', 'validate');
+    expect(validate.exitCode, validate.stderr).toBe(0);
+    expect(validate.stdout).toContain('bridged');
+  });
+});
