@@ -3,6 +3,7 @@
  * exit codes, what is printed, and the files left behind. Needs `npm run build` (npm test does it).
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,4 +137,24 @@ describe('devcluster CLI', () => {
     expect(validate.exitCode, validate.stderr).toBe(0);
     expect(validate.stdout).toContain('bridged');
   });
+});
+
+describe('every invalid fixture through the CLI', () => {
+  it('exits 2 with CONFIG_INVALID and FILE:LINE:COL, and never a stack trace', async () => {
+    const { run } = await sandbox();
+    const dir = join(FIXTURES, 'invalid');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    const queue = [...files];
+    const worker = async () => {
+      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+        const result = await run('-c', join(dir, file), 'config', 'validate');
+        expect(result.exitCode, file).toBe(2);
+        expect(result.stderr, file).toContain('error CONFIG_INVALID');
+        expect(result.stderr, file).toMatch(new RegExp(`${file.replace(/\./g, '\\.')}:\\d+:\\d+ `));
+        expect(result.stderr, file).not.toMatch(/^\s+at /m);
+        expect(result.stdout, file).toBe('');
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  }, 120_000);
 });
