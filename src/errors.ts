@@ -10,8 +10,15 @@ export type ErrorCode =
   | 'VAGRANT_CONFIG_INVALID'
   | 'STATE_INVALID'
   | 'STATE_LOCKED'
+  | 'LOCK_TIMEOUT'
+  | 'IMAGE_DOWNLOAD_FAILED'
+  | 'IMAGE_CHECKSUM_MISMATCH'
+  | 'IMAGE_CHECKSUM_MISSING'
+  | 'IMAGE_NOT_FOUND'
+  | 'SEED_FAILED'
   | 'HOST_TOOL_MISSING'
   | 'HOST_COMMAND_FAILED'
+  | 'CANCELLED'
   | 'INTERNAL';
 
 /** Exit status for each kind of failure: 2 = bad usage or bad config, 1 = the operation failed. */

@@ -48,7 +48,7 @@ export async function run(command: string, args: readonly string[], options: Run
     });
   }
   if (result.isCanceled) {
-    throw new DevclusterError('HOST_COMMAND_FAILED', `${shown} was cancelled`, { cause: result.cause });
+    throw new DevclusterError('CANCELLED', `${shown} was cancelled`, { cause: result.cause });
   }
   if (result.timedOut) {
     throw new DevclusterError('HOST_COMMAND_FAILED', `${shown} did not finish within ${(options.timeoutMs ?? 60_000) / 1000} s`, {
