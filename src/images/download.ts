@@ -38,9 +38,7 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 async function hashFile(path: string, hasher: Hash): Promise<void> {
-  await pipeline(createReadStream(path), async function* (source) {
-    for await (const chunk of source) hasher.update(chunk as Buffer);
-  });
+  for await (const chunk of createReadStream(path)) hasher.update(chunk as Buffer);
 }
 
 function counting(hasher: Hash, onBytes: (n: number) => void): Transform {
