@@ -3,6 +3,7 @@
  * exit codes, what is printed, and the files left behind. Needs `npm run build` (npm test does it).
  */
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { startFileServer } from './support/file-server.js';
 
 const BIN = fileURLToPath(new URL('../bin/devcluster.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -33,7 +35,7 @@ describe('devcluster CLI', () => {
     const { run } = await sandbox();
     const help = await run('--help');
     expect(help.exitCode).toBe(0);
-    for (const command of ['init', 'config', 'render']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['init', 'config', 'render', 'image']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config');
     const version = await run('--version');
     expect(version.stdout.trim()).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);
@@ -72,6 +74,23 @@ describe('devcluster CLI', () => {
     const file = join(cwd, 'out', 'plan.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(file, 'utf8')).clusterKey.private).toContain('OPENSSH PRIVATE KEY');
+    const userData = join(cwd, 'out', 'controller', 'user-data');
+    expect((await stat(userData)).mode & 0o777).toBe(0o600);
+    expect(await readFile(userData, 'utf8')).toContain('ed25519_private: |');
+  });
+
+  it('render --out without --show-secrets writes seeds with the private key redacted', async () => {
+    const { run, cwd } = await sandbox();
+    const result = await run('render', '--out', 'out');
+    expect(result.exitCode).toBe(0);
+    for (const node of ['controller', 'compute1']) {
+      for (const name of ['user-data', 'network-config', 'meta-data']) {
+        expect(result.stdout).toContain(join(cwd, 'out', node));
+        const text = await readFile(join(cwd, 'out', node, name), 'utf8');
+        expect(text).not.toContain('PRIVATE KEY');
+      }
+    }
+    expect(await readFile(join(cwd, 'out', 'compute1', 'user-data'), 'utf8')).toContain('hostname: compute1');
   });
 
   it('init writes a commented config that validates; a second init refuses and keeps the file', async () => {
@@ -157,4 +176,38 @@ describe('every invalid fixture through the CLI', () => {
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
   }, 120_000);
+});
+
+describe('devcluster image', () => {
+  it('pull verifies into the cache, a second pull downloads nothing, list shows it, prune --all empties it', async () => {
+    const body = randomBytes(2 * 1024 * 1024);
+    const sha = createHash('sha256').update(body).digest('hex');
+    const server = await startFileServer({ '/disk.img': body });
+    try {
+      const { root } = await sandbox();
+      const cache = join(root, 'cache');
+      const pull = (...args: string[]) =>
+        execa('node', [BIN, 'image', 'pull', ...args], { reject: false, env: { HOME: root, XDG_CACHE_HOME: cache }, extendEnv: false });
+      const first = await pull(`${server.base}/disk.img`, '--sha256', sha);
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(first.stdout).toContain('verified, 2.0 MiB downloaded');
+      expect(first.stdout).toContain(join(cache, 'devcluster', 'images', `sha256-${sha}.raw`));
+      const second = await pull(`${server.base}/disk.img`, '--sha256', sha);
+      expect(second.stdout).toContain('already cached, 0 bytes downloaded');
+      const bad = await pull(`${server.base}/disk.img`, '--sha256', 'a'.repeat(64));
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr).toContain('error IMAGE_CHECKSUM_MISMATCH');
+      expect(bad.stderr).toContain(`expected sha256 ${'a'.repeat(64)}`);
+      expect(bad.stderr).toContain(`actual   sha256 ${sha}`);
+      const notCatalog = await pull('ubuntu-18.04');
+      expect(notCatalog.exitCode).toBe(2);
+      const list = await execa('node', [BIN, 'image', 'list'], { env: { HOME: root, XDG_CACHE_HOME: cache }, extendEnv: false });
+      expect(list.stdout).toMatch(new RegExp(`^\\(url\\)\\s+yes\\s+2\\.0 MiB .* sha256:${sha.slice(0, 12)}`, 'm'));
+      expect(list.stdout).toMatch(/^ubuntu-24\.04\s+no\s/m);
+      const prune = await execa('node', [BIN, 'image', 'prune', '--all'], { env: { HOME: root, XDG_CACHE_HOME: cache }, extendEnv: false });
+      expect(prune.stdout).toContain('freed 2.0 MiB');
+    } finally {
+      await server.close();
+    }
+  });
 });

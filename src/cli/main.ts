@@ -6,6 +6,7 @@ import { EXIT, reportError } from './errors.js';
 import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerRender } from './commands/render.js';
+import { registerImage } from './commands/image.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIO): Command {
   registerInit(program, io);
   registerConfig(program, io);
   registerRender(program, io);
+  registerImage(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
     for (const sub of command.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -22,6 +22,22 @@ export interface HostKeyPlan {
   private: string;
 }
 
+/** One network card of a node, as the provider attaches it and cloud-init configures it. */
+export interface NicPlan {
+  /** cluster: the NAT cluster network; management: the NAT network beside a bridged NIC; bridged: the host's LAN. */
+  role: 'cluster' | 'management' | 'bridged';
+  mac: string;
+  /** Static address on the cluster network, absent for DHCP. */
+  ipv4?: { address: string; prefix: number };
+  gateway?: string;
+  dns?: string[];
+  dhcp: boolean;
+  /** Whether this NIC carries the default route. */
+  defaultRoute: boolean;
+  /** Carries second-level guests' frames: the hypervisor must let foreign MACs through. */
+  promiscuous: boolean;
+}
+
 export interface NodePlan {
   name: string;
   role: 'controller' | 'compute';
@@ -36,6 +52,8 @@ export interface NodePlan {
   /** Prefix of every resource made for this node: dc-<cluster>-<node>. */
   resourcePrefix: string;
   hostKey: HostKeyPlan;
+  /** NAT mode: the cluster NIC. Bridged mode: a management NIC, then the bridged NIC (node.mac). */
+  nics: NicPlan[];
 }
 
 export interface ClusterPlan {
@@ -88,7 +106,21 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
   const cidr = parseCidr(config.network.cidr);
   if (cidr === undefined) throw new TypeError(`buildPlan needs a validated config (cidr ${config.network.cidr})`);
   const ips = assignAddresses(cidr, config.nodes.map((n) => n.ip));
-  const macs = assignMacs(config.name, config.nodes);
+  // One call for both kinds of NIC, so a management MAC can never repeat another node's MAC.
+  const allMacs = assignMacs(config.name, [...config.nodes, ...config.nodes.map((n) => ({ name: `${n.name}/management` }))]);
+  const macs = allMacs.slice(0, config.nodes.length);
+  const managementMacs = allMacs.slice(config.nodes.length);
+  const gateway = formatIPv4(cidr.gateway);
+  const nicsFor = (ip: string, mac: string, managementMac: string): NicPlan[] => {
+    const ipv4 = { address: ip, prefix: cidr.prefix };
+    if (config.network.mode === 'nat') {
+      return [{ role: 'cluster', mac, ipv4, gateway, dns: [gateway], dhcp: false, defaultRoute: true, promiscuous: false }];
+    }
+    return [
+      { role: 'management', mac: managementMac, ipv4, dhcp: false, defaultRoute: false, promiscuous: false },
+      { role: 'bridged', mac, dhcp: true, defaultRoute: true, promiscuous: true },
+    ];
+  };
 
   const nodes = config.nodes.map((node: NodeConfig, i): NodePlan => {
     const defaults = NODE_DEFAULTS[node.role];
@@ -112,6 +144,7 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
         fingerprint: publicKeyFingerprint(hostKey.public),
         private: hostKey.private,
       },
+      nics: nicsFor(ips[i] as string, macs[i] as string, managementMacs[i] as string),
     };
   });
 

@@ -9,12 +9,13 @@ import { buildPlan } from '../../plan/plan.js';
 import { planView, redactPlan } from '../../plan/redact.js';
 import { completeSecrets, readSecrets, stateDirFor } from '../../state/secrets.js';
 import { atomicWrite } from '../../fs/atomic-write.js';
+import { renderSeed, SEED_FILE_NAMES } from '../../cloudinit/seed.js';
 
 export function registerRender(program: Command, io: CliIO): void {
   program
     .command('render')
     .description('print the plan: nodes, roles, addresses, MACs, host keys, services (secrets redacted)')
-    .option('--out <dir>', 'write the plan into DIR (plan.yaml) instead of printing it')
+    .option('--out <dir>', 'write the plan (DIR/plan.yaml) and each node\'s cloud-init seed (DIR/NODE/user-data, network-config, meta-data)')
     .option('--format <format>', 'yaml or json', 'yaml')
     .option('--show-secrets', 'include private keys and passwords (files written 0600)')
     .action(async (opts: { out?: string; format: string; showSecrets?: boolean }, command: Command) => {
@@ -41,8 +42,16 @@ export function registerRender(program: Command, io: CliIO): void {
       }
       const dir = resolve(io.cwd, opts.out);
       await mkdir(dir, { recursive: true });
+      const mode = opts.showSecrets ? 0o600 : 0o644;
       const file = join(dir, opts.format === 'json' ? 'plan.json' : 'plan.yaml');
-      await atomicWrite(file, text, opts.showSecrets ? 0o600 : 0o644);
+      await atomicWrite(file, text, mode);
       io.out(`wrote ${file}`);
+      // Seeds from the plan as shown: with --show-secrets they are the real ones `up` will use.
+      const seedPlan = opts.showSecrets ? plan : redactPlan(plan);
+      for (const node of seedPlan.nodes) {
+        const seed = renderSeed(seedPlan, node);
+        for (const name of SEED_FILE_NAMES) await atomicWrite(join(dir, node.name, name), seed[name], mode);
+        io.out(`wrote ${join(dir, node.name)}/{${SEED_FILE_NAMES.join(',')}}`);
+      }
     });
 }

@@ -1,0 +1,73 @@
+/**
+ * How progress looks: on a terminal one live line per download (bytes, rate, ETA), elsewhere a plain
+ * line every 10 s, so CI logs stay readable. Fed by the library's ProgressEvents.
+ */
+import type { ProgressEvent } from '../events.js';
+import type { CliIO } from './io.js';
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const m = Math.floor(s / 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+interface Rate {
+  startedAt: number;
+  startBytes: number;
+}
+
+export function progressReporter(io: CliIO, now: () => number = Date.now): (event: ProgressEvent) => void {
+  const rates = new Map<string, Rate>();
+  let lastPlain = 0;
+  let liveLine = false;
+  const clearLive = () => {
+    if (liveLine) io.errRaw('\r\x1b[2K');
+    liveLine = false;
+  };
+  return (event) => {
+    if (event.kind === 'note') {
+      clearLive();
+      io.err(`note: ${event.message}`);
+      return;
+    }
+    if (event.kind === 'phase') {
+      clearLive();
+      io.err(`${event.label}: ${event.message}`);
+      return;
+    }
+    const t = now();
+    const rate = rates.get(event.label) ?? { startedAt: t, startBytes: event.bytes };
+    rates.set(event.label, rate);
+    const elapsed = (t - rate.startedAt) / 1000;
+    const speed = elapsed > 0 ? (event.bytes - rate.startBytes) / elapsed : 0;
+    const total = event.total;
+    const pct = total ? ` (${Math.floor((event.bytes / total) * 100)}%)` : '';
+    const eta = total && speed > 0 ? ` ETA ${formatDuration((total - event.bytes) / speed)}` : '';
+    const resumed = event.resumedFrom > 0 ? `, resumed at ${formatBytes(event.resumedFrom)}` : '';
+    const line = `${event.label}: ${formatBytes(event.bytes)}${total ? ` / ${formatBytes(total)}` : ''}${pct} ${formatBytes(speed)}/s${eta}${resumed}`;
+    if (io.isTTY) {
+      io.errRaw(`\r\x1b[2K${line}`);
+      liveLine = true;
+      if (total !== undefined && event.bytes >= total) {
+        io.errRaw('\n');
+        liveLine = false;
+      }
+    } else if (t - lastPlain >= 10_000 || (total !== undefined && event.bytes >= total)) {
+      lastPlain = t;
+      io.err(line);
+    }
+  };
+}
