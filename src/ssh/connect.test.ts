@@ -37,7 +37,7 @@ describe('pinned SSH', () => {
     const started = Date.now();
     const error = await connectPinned(target({ hostKey: otherHostKey.public }), { signal, budgetMs: 20_000, onRetry: (_n, r) => retries.push(r) }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SSH_HOST_KEY_MISMATCH' });
-    expect((error as { details: string[] }).details[1]).toMatch(/^offered  SHA256:/);
+    expect((error as { details: string[] }).details[1]).toMatch(/^offered {2}SHA256:/);
     expect(retries).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5000);
   });
