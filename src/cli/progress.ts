@@ -31,7 +31,7 @@ interface Rate {
 
 export function progressReporter(io: CliIO, now: () => number = Date.now): (event: ProgressEvent) => void {
   const rates = new Map<string, Rate>();
-  let lastPlain = 0;
+  let lastPlain = Number.NEGATIVE_INFINITY;
   let liveLine = false;
   const clearLive = () => {
     if (liveLine) io.errRaw('\r\x1b[2K');

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# What the tests need on the host, installed and built here so `npm test` works on a fresh machine:
+# the Debian packages (qemu, the ISO tool, cloud-init for `cloud-init schema`, sshd, the image
+# builder's tools) and the test cloud image (rebuilt only when its recipe changes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup-host] %s\n' "$*" >&2; }
+
+packages=(qemu-system-x86 qemu-utils xorriso cloud-init openssh-server openssh-client openssl git
+  mmdebstrap extlinux e2fsprogs python3-yaml)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    log "missing Debian packages: ${missing[*]}; run as root, or: sudo apt-get install ${missing[*]}"
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+dir=${DEVCLUSTER_TEST_IMAGE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/devcluster-test/image}
+bash test/image/build-test-image.sh "$dir"
