@@ -48,10 +48,16 @@ function attempt(target: SshTarget, signal: AbortSignal): Promise<ssh2.Client> {
     signal.addEventListener('abort', onAbort, { once: true });
     const done = () => signal.removeEventListener('abort', onAbort);
     client.once('ready', () => {
+      settled = true;
       done();
       resolve(client);
     });
-    client.once('error', (error: Error & { level?: string }) => {
+    let settled = false;
+    // ssh2 can emit several errors for one failed attempt (e.g. a port forwarder that accepts and
+    // then drops the socket): the first decides, the rest are swallowed rather than left uncaught.
+    client.on('error', (error: Error & { level?: string }) => {
+      if (settled) return;
+      settled = true;
       done();
       client.destroy();
       if (mismatch !== undefined) {

@@ -66,15 +66,20 @@ describe('a node booted from the test image with a rendered seed', () => {
       '-display', 'none', '-serial', `file:${consoleLog}`, '-monitor', 'none',
       '-drive', `file=${overlay},if=virtio,format=qcow2`,
       '-drive', `file=${seedIso},if=virtio,format=raw,readonly=on`,
-      // User networking shaped like the plan's network: the node's static address, gateway and DNS work.
-      '-netdev', `user,id=n0,net=${plan.network.cidr},host=${plan.network.gateway},dns=${plan.network.gateway},hostfwd=tcp:127.0.0.1:${port}-${node.ip}:22`,
+      // User networking shaped like the plan's network: the node's static address and gateway work
+      // (qemu wants its DNS on another address than the gateway; nothing here needs DNS).
+      '-netdev', `user,id=n0,net=${plan.network.cidr},host=${plan.network.gateway},dns=${plan.network.gateway.replace(/\.1$/, '.3')},hostfwd=tcp:127.0.0.1:${port}-${node.ip}:22`,
       '-device', `virtio-net-pci,netdev=n0,mac=${node.nics[0]!.mac}`,
-    ], { stdio: 'ignore' });
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let qemuError = '';
+    qemu.stderr?.on('data', (d: Buffer) => (qemuError += d.toString()));
+    const qemuExited = new AbortController();
+    qemu.once('exit', (code) => qemuExited.abort(new Error(`qemu exited with ${code}: ${qemuError}`)));
 
-    const signal = AbortSignal.timeout(600_000);
+    const signal = AbortSignal.any([AbortSignal.timeout(600_000), qemuExited.signal]);
     const target = { label: node.name, host: '127.0.0.1', port, username: plan.stackUser.name, privateKey: userKey.private, hostKey: node.hostKey.public };
     const client = await connectPinned(target, { signal, budgetMs: 480_000 }).catch(async (error: unknown) => {
-      throw new Error(`${(error as Error).message}\n--- console tail ---\n${(await readFile(consoleLog, 'utf8').catch(() => '')).slice(-3000)}`);
+      throw new Error(`${qemuExited.signal.aborted ? (qemuExited.signal.reason as Error).message : (error as Error).message}\n--- console tail ---\n${(await readFile(consoleLog, 'utf8').catch(() => '')).slice(-3000)}`);
     });
     const sshSeconds = (Date.now() - started) / 1000;
     const run = async (command: string) => {
@@ -89,7 +94,7 @@ describe('a node booted from the test image with a rendered seed', () => {
     expect(await run('sudo -n getent shadow stack | cut -d: -f2')).toBe(hash);
     expect((await run('cat ~/.ssh/authorized_keys')).split('\n')).toEqual(expect.arrayContaining([userKey.public, plan.clusterKey.public]));
     expect(await run('ls /etc/ssh/ | grep "^ssh_host_.*_key$"')).toBe('ssh_host_ed25519_key');
-    expect((await run('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]).toBe(node.hostKey.fingerprint);
+    expect((await run('sudo -n ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]).toBe(node.hostKey.fingerprint);
     expect(await run('ip -4 -o addr show | grep -c " inet ' + node.ip + '/24"')).toBe('1');
     expect(await run('getent hosts controller.devstack.site')).toMatch(new RegExp(`^${node.ip.replace(/\./g, '\\.')}\\s+controller\\.devstack\\.site controller$`));
     expect(await run('sudo -n grep -E "^(PasswordAuthentication|KbdInteractiveAuthentication)" /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf || true')).toMatch(/PasswordAuthentication no/);
