@@ -25,7 +25,10 @@ beforeAll(async () => {
     '/images/disk.img': IMAGE,
     '/images/SHA256SUMS': Buffer.from(`${'0'.repeat(64)} *other.img\n${SHA256} *disk.img\n`),
     '/images/BROKEN-SUMS': Buffer.from(`${'f'.repeat(64)} *disk.img\n`),
+    '/mirror/disk.img': IMAGE,
+    '/mirror/SHA256SUMS': Buffer.from(`${SHA256} *disk.img\n`),
   });
+  server.corrupt('/mirror/disk.img'); // a mirror that serves damaged bytes under the right list
 });
 afterAll(() => server.close());
 
@@ -53,10 +56,13 @@ describe('image pull', () => {
 
   it('a corrupted file is refused with expected vs actual, and nothing enters the cache', async () => {
     const layout = await freshCache();
-    const source = imageSource({ url: `${server.base}/images/disk.img`, checksums_url: `${server.base}/images/BROKEN-SUMS` }, where);
+    const source = imageSource({ url: `${server.base}/mirror/disk.img`, checksums_url: `${server.base}/mirror/SHA256SUMS` }, where);
     const error = await pullImage(source, { ctx, layout }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'IMAGE_CHECKSUM_MISMATCH' });
-    expect((error as { details: string[] }).details).toEqual([`expected sha256 ${'f'.repeat(64)}`, `actual   sha256 ${SHA256}`]);
+    const damaged = Buffer.from(IMAGE);
+    damaged[0] = (damaged[0] ?? 0) ^ 0xff;
+    const actual = createHash('sha256').update(damaged).digest('hex');
+    expect((error as { details: string[] }).details).toEqual([`expected sha256 ${SHA256}`, `actual   sha256 ${actual}`]);
     expect(await readdir(layout.images).catch(() => [])).toEqual(expect.not.arrayContaining([expect.stringMatching(/\.(raw|json)$/)]));
     expect(await readdir(layout.partial)).toEqual([]);
   });
@@ -90,6 +96,19 @@ describe('image pull', () => {
     expect(result.bytesDownloaded).toBe(IMAGE.length - half);
     expect(server.requests.map((r) => r.range)).toEqual([`bytes=${half}-`]);
     expect(await readdir(layout.partial)).toEqual([]);
+  });
+
+  it('a checksum list that disagrees with the file refuses it too', async () => {
+    const layout = await freshCache();
+    const source = imageSource({ url: `${server.base}/images/disk.img`, checksums_url: `${server.base}/images/BROKEN-SUMS` }, where);
+    await expect(pullImage(source, { ctx, layout })).rejects.toMatchObject({ code: 'IMAGE_CHECKSUM_MISMATCH', details: [`expected sha256 ${'f'.repeat(64)}`, `actual   sha256 ${SHA256}`] });
+    expect(await readdir(layout.partial)).toEqual([]);
+  });
+
+  it('a checksum list that does not name the file is IMAGE_CHECKSUM_MISSING', async () => {
+    const layout = await freshCache();
+    const source = imageSource({ url: `${server.base}/images/other-name.img`, checksums_url: `${server.base}/images/SHA256SUMS` }, where);
+    await expect(pullImage(source, { ctx, layout })).rejects.toMatchObject({ code: 'IMAGE_CHECKSUM_MISSING' });
   });
 
   it('a missing image is an error naming the HTTP status', async () => {
@@ -128,6 +147,12 @@ describe('image pull', () => {
       const layout = await freshCache();
       await pullImage(imageSource({ url: `${server.base}/images/disk.img`, sha256: SHA256 }, where), { ctx, layout });
       expect(seen).toEqual([`${server.base}/images/disk.img`]);
+      // NO_PROXY exempts a host: a dead proxy is then never asked.
+      process.env.HTTP_PROXY = 'http://127.0.0.1:1';
+      process.env.NO_PROXY = '127.0.0.1';
+      const direct = await pullImage(imageSource({ url: `${server.base}/images/disk.img`, sha256: SHA256 }, where), { ctx, layout: await freshCache() });
+      expect(direct.image.hash).toBe(SHA256);
+      expect(seen).toHaveLength(1);
     } finally {
       process.env = saved;
       proxy.closeAllConnections();
