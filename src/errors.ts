@@ -20,13 +20,17 @@ export type ErrorCode =
   | 'SSH_AUTH_FAILED'
   | 'SSH_UNREACHABLE'
   | 'SSH_COMMAND_FAILED'
+  | 'LIBVIRT_FAILED'
+  | 'NODE_BOOT_FAILED'
+  | 'NODE_NOT_FOUND'
+  | 'PROVIDER_UNAVAILABLE'
   | 'HOST_TOOL_MISSING'
   | 'HOST_COMMAND_FAILED'
   | 'CANCELLED'
   | 'INTERNAL';
 
 /** Exit status for each kind of failure: 2 = bad usage or bad config, 1 = the operation failed. */
-export const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'VAGRANT_CONFIG_INVALID']);
+export const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'VAGRANT_CONFIG_INVALID', 'NODE_NOT_FOUND']);
 
 export interface DevclusterErrorOptions {
   hint?: string;

@@ -7,6 +7,7 @@ import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerRender } from './commands/render.js';
 import { registerImage } from './commands/image.js';
+import { registerCluster, SshExit } from './commands/cluster.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIO): Command {
     )
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
+  registerCluster(program, io);
   registerInit(program, io);
   registerConfig(program, io);
   registerRender(program, io);
@@ -50,6 +52,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       // commander already printed its message; a group command without a subcommand shows help.
       return EXIT.usage;
     }
+    if (error instanceof SshExit) return error.code;
     return reportError(io, error, verbose);
   }
 }

@@ -1,0 +1,137 @@
+/** `up`, `status`, `ssh`, `ssh-config`, `halt`, `down`: the cluster's life. */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { CliIO } from '../io.js';
+import { loadFor } from '../context.js';
+import { progressReporter, formatBytes } from '../progress.js';
+import { up } from '../../cluster/up.js';
+import { down, halt } from '../../cluster/down.js';
+import { openCluster, peekCluster } from '../../cluster/context.js';
+import { sshFilePaths, writeSshFiles } from '../../cluster/ssh-files.js';
+import { closeClient, connectPinned } from '../../ssh/connect.js';
+import { DevclusterError } from '../../errors.js';
+import { cacheLayout } from '../../images/cache.js';
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new DevclusterError('CONFIG_INVALID', `"${value}" is not a number of seconds`, { hint: 'e.g. --boot-timeout 900' });
+  return n * 1000;
+}
+
+export function registerCluster(program: Command, io: CliIO): void {
+  program
+    .command('up')
+    .description('create and start the cluster, and wait until every node answers SSH (pinned host key) with cloud-init done')
+    .option('--boot-timeout <seconds>', 'budget per node from start to cloud-init done', '900')
+    .action(async (opts: { bootTimeout: string }, command: Command) => {
+      const loaded = await loadFor(command, io);
+      const started = Date.now();
+      const result = await up(loaded, {
+        ctx: { signal: io.signal, report: progressReporter(io) },
+        bootBudgetMs: seconds(opts.bootTimeout),
+        cacheLayout: cacheLayout(io.env),
+      });
+      io.out(
+        `cluster ${result.plan.name} is ready in ${Math.round((Date.now() - started) / 1000)} s: ` +
+          result.plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ') +
+          `${result.created.length > 0 ? ` (created ${result.created.join(', ')})` : ' (nothing to create)'}; image ${formatBytes(result.bytesDownloaded)} downloaded`,
+      );
+      io.out(`ssh: devcluster ssh ${result.plan.controller}   or   ssh -F ${result.sshConfig} ${result.plan.controller}`);
+    });
+
+  program
+    .command('status')
+    .description("every node's state, role and address, as libvirt reports them")
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const loaded = await loadFor(command, io);
+      const { provider } = await peekCluster(loaded);
+      try {
+        const nodes = await provider.listNodes(loaded.config.name, { signal: io.signal, report: () => undefined });
+        if (opts.json) {
+          io.out(JSON.stringify({ cluster: loaded.config.name, provider: provider.name, nodes }, null, 2));
+          return;
+        }
+        if (nodes.length === 0) {
+          io.out(`cluster ${loaded.config.name}: no nodes (run \`devcluster up\`)`);
+          return;
+        }
+        const rows = [['NODE', 'ROLE', 'STATE', 'ADDRESS', 'RESOURCE'], ...nodes.map((n) => [n.node, n.role, n.state, n.ip ?? '-', n.resource])];
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+        io.out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n'));
+      } finally {
+        await provider.close?.();
+      }
+    });
+
+  program
+    .command('ssh')
+    .description('a shell on NODE as the stack user (pinned host key), or run CMD there and exit with its code')
+    .argument('<node>', 'node name, e.g. controller')
+    .argument('[command...]', 'command to run (after --)')
+    .action(async (nodeName: string, commandArgs: string[], _opts: unknown, command: Command) => {
+      const loaded = await loadFor(command, io);
+      const cluster = await openCluster(loaded);
+      const node = cluster.plan.nodes.find((n) => n.name === nodeName);
+      if (!node) {
+        throw new DevclusterError('NODE_NOT_FOUND', `cluster ${cluster.plan.name} has no node "${nodeName}"`, {
+          hint: `nodes: ${cluster.plan.nodes.map((n) => n.name).join(', ')}`,
+        });
+      }
+      const files = await writeSshFiles(cluster.plan, cluster.stateDir);
+      // Check the pin with our own client first: a wrong key is refused before anything runs.
+      const endpoint = cluster.provider.sshEndpoint(cluster.plan, node);
+      const probe = await connectPinned(
+        { label: node.name, host: endpoint.host, port: endpoint.port, username: cluster.plan.stackUser.name, privateKey: cluster.plan.clusterKey.private, hostKey: node.hostKey.public },
+        { signal: io.signal, budgetMs: 30_000 },
+      );
+      await closeClient(probe);
+      await cluster.provider.close?.();
+      // Then OpenSSH with the same pinned known_hosts, for a real TTY and exit status.
+      const args = ['-F', files.config, ...(commandArgs.length === 0 ? ['-t'] : []), node.name, ...commandArgs];
+      const code = await new Promise<number>((resolve) => {
+        const child = spawn('ssh', args, { stdio: 'inherit' });
+        child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 255)));
+        child.on('error', () => resolve(255));
+      });
+      if (code !== 0) throw new SshExit(code);
+    });
+
+  program
+    .command('ssh-config')
+    .description('print an OpenSSH config block per node (pinned known_hosts written beside it), for ssh -F, scp, Ansible')
+    .action(async (_opts: unknown, command: Command) => {
+      const loaded = await loadFor(command, io);
+      const cluster = await openCluster(loaded);
+      await cluster.provider.close?.();
+      const files = await writeSshFiles(cluster.plan, cluster.stateDir);
+      io.out(`# ${files.config} (known hosts: ${files.knownHosts})`);
+      io.out(await readFile(sshFilePaths(cluster.stateDir).config, 'utf8'));
+    });
+
+  program
+    .command('halt')
+    .description('shut every node down (ACPI, then power off after the budget)')
+    .option('--timeout <seconds>', 'ACPI shutdown budget per node', '120')
+    .action(async (opts: { timeout: string }, command: Command) => {
+      const loaded = await loadFor(command, io);
+      for (const r of await halt(loaded, seconds(opts.timeout), { signal: io.signal, report: progressReporter(io) })) io.out(`${r.node}: ${r.result}`);
+    });
+
+  program
+    .command('down')
+    .description("remove the cluster's VMs, disks, seeds, network and state (never the image cache)")
+    .action(async (_opts: unknown, command: Command) => {
+      const loaded = await loadFor(command, io);
+      const removed = await down(loaded, { signal: io.signal, report: progressReporter(io) });
+      for (const item of removed) io.out(`removed ${item}`);
+    });
+}
+
+/** A remote command's non-zero exit: passed through as devcluster's exit code, with no error text. */
+export class SshExit extends Error {
+  constructor(readonly code: number) {
+    super(`remote command exited with ${code}`);
+  }
+}

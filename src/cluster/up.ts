@@ -1,0 +1,126 @@
+/**
+ * `up`: image → network → per node disk, seed and VM → all nodes started together → each node waited
+ * for (SSH with its pinned host key, then `cloud-init status --wait`) within its budget. Re-running
+ * on a complete cluster changes nothing; on a partial one it completes it.
+ */
+import { homedir } from 'node:os';
+import { DevclusterError } from '../errors.js';
+import type { Ctx } from '../events.js';
+import type { LoadedConfig } from '../config/load.js';
+import { renderSeed } from '../cloudinit/seed.js';
+import type { CacheLayout } from '../images/cache.js';
+import { pullImage } from '../images/pull.js';
+import { imageSource } from '../images/source.js';
+import type { ClusterPlan, NodePlan } from '../plan/plan.js';
+import type { Provider } from '../providers/provider.js';
+import { closeClient, connectPinned, execCommand } from '../ssh/connect.js';
+import { lockCluster, openCluster } from './context.js';
+import { writeSshFiles } from './ssh-files.js';
+
+export interface UpOptions {
+  ctx: Ctx;
+  /** Per node, from start to cloud-init done. */
+  bootBudgetMs: number;
+  cacheLayout?: CacheLayout;
+}
+
+export interface UpResult {
+  plan: ClusterPlan;
+  created: string[];
+  started: string[];
+  bytesDownloaded: number;
+  sshConfig: string;
+}
+
+function minutes(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** Wait for one node: SSH with the pinned key, then cloud-init. Fails with the console tail. */
+export async function waitForNode(provider: Provider, plan: ClusterPlan, node: NodePlan, budgetMs: number, ctx: Ctx): Promise<void> {
+  const started = Date.now();
+  const deadline = started + budgetMs;
+  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]);
+  let lastReport = 0;
+  const say = (what: string) => {
+    if (Date.now() - lastReport < 15_000) return;
+    lastReport = Date.now();
+    ctx.report({ kind: 'phase', label: node.name, message: `${what} (${minutes(Date.now() - started)} of ${minutes(budgetMs)})` });
+  };
+  const endpoint = provider.sshEndpoint(plan, node);
+  const fail = async (what: string, cause: unknown): Promise<never> => {
+    if (ctx.signal.aborted) throw cause;
+    const tail = (await provider.consoleTail(plan, node, 4000)).trimEnd().split('\n').slice(-25);
+    throw new DevclusterError('NODE_BOOT_FAILED', `node ${node.name} ${what} within its budget of ${minutes(budgetMs)}: ${(cause as Error).message}`, {
+      cause,
+      details: tail.length > 0 && tail[0] !== '' ? ['last lines of its console:', ...tail.map((l) => `| ${l}`)] : ['its console log is empty: it may not have booted at all'],
+      hint: 'a slow host may need more time (--boot-timeout); otherwise check the image, and `devcluster down` then `up` again',
+    });
+  };
+  say('waiting for SSH');
+  const client = await connectPinned(
+    { label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
+    { signal, budgetMs: Math.max(1000, deadline - Date.now()), onRetry: () => say('waiting for SSH') },
+  ).catch((error: unknown) => (error instanceof DevclusterError && error.code === 'SSH_HOST_KEY_MISMATCH' ? Promise.reject(error) : fail('did not answer SSH', error)));
+  try {
+    ctx.report({ kind: 'phase', label: node.name, message: `SSH up after ${minutes(Date.now() - started)}; waiting for cloud-init` });
+    const result = await execCommand(client, 'cloud-init status --wait', signal).catch((error: unknown) => fail('did not finish cloud-init', error));
+    if (result.code !== 0 || !/status: done/.test(result.stdout)) {
+      await fail('finished cloud-init with errors', new Error(`cloud-init status says: ${result.stdout.trim()} ${result.stderr.trim()}`));
+    }
+  } finally {
+    await closeClient(client);
+  }
+  ctx.report({ kind: 'phase', label: node.name, message: `ready after ${minutes(Date.now() - started)}` });
+}
+
+/** Run `work` for every item at once; the first failure aborts the others and is thrown. */
+async function allOrFirstError<T>(items: readonly T[], ctx: Ctx, work: (item: T, ctx: Ctx) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, controller.signal]);
+  let first: unknown;
+  await Promise.all(
+    items.map((item) =>
+      work(item, { signal, report: ctx.report }).catch((error: unknown) => {
+        if (first === undefined) {
+          first = error;
+          controller.abort(error);
+        }
+      }),
+    ),
+  );
+  if (first !== undefined) throw first;
+}
+
+export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> {
+  const { ctx } = options;
+  const cluster = await openCluster(loaded);
+  const { plan, provider, stateDir } = cluster;
+  const lock = await lockCluster(stateDir, plan.name, ctx);
+  try {
+    const source = imageSource(loaded.config.image, { baseDir: loaded.baseDir, home: process.env.HOME ?? homedir() });
+    ctx.report({ kind: 'phase', label: plan.name, message: `image ${source.label}` });
+    const pulled = await pullImage(source, { ctx, ...(options.cacheLayout ? { layout: options.cacheLayout } : {}) });
+    await provider.ensureNetwork(plan, ctx);
+    const created: string[] = [];
+    for (const node of plan.nodes) {
+      if ((await provider.createNode(plan, node, pulled.image, renderSeed(plan, node), ctx)) === 'created') {
+        created.push(node.name);
+        ctx.report({ kind: 'phase', label: node.name, message: 'defined' });
+      }
+    }
+    const existing = new Map((await provider.listNodes(plan.name, ctx)).map((s) => [s.node, s]));
+    const toStart = plan.nodes.filter((n) => existing.get(n.name)?.state !== 'running');
+    await allOrFirstError(toStart, ctx, async (node, c) => {
+      await provider.startNode(plan, node, c);
+      c.report({ kind: 'phase', label: node.name, message: 'started' });
+    });
+    const sshFiles = await writeSshFiles(plan, stateDir);
+    await allOrFirstError(plan.nodes, ctx, (node, c) => waitForNode(provider, plan, node, options.bootBudgetMs, c));
+    return { plan, created, started: toStart.map((n) => n.name), bytesDownloaded: pulled.bytesDownloaded, sshConfig: sshFiles.config };
+  } finally {
+    await lock.release();
+    await provider.close?.();
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * The libvirt provider: domains through @unraid/libvirt, networks and volumes through virsh.
+ * Every resource is named dc-<cluster>-<node>-…; domains and the network also carry devcluster
+ * metadata, which is how clusters are found — never a private list.
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { XMLParser } from 'fast-xml-parser';
+import { DevclusterError } from '../../errors.js';
+import type { Ctx } from '../../events.js';
+import type { CachedImage } from '../../images/cache.js';
+import type { SeedFiles } from '../../cloudinit/seed.js';
+import { writeSeedIso } from '../../cloudinit/seed-iso.js';
+import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
+import type { NodeState, NodeStatus, Provider, SshEndpoint } from '../provider.js';
+import { detectHostVirt, type HostVirt } from './accel.js';
+import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
+import { networkXml } from './network-xml.js';
+import { virsh, virshOk, virshWithXml } from './virsh.js';
+
+type Binding = typeof import('@unraid/libvirt');
+type Hypervisor = InstanceType<Binding['Hypervisor']>;
+type Domain = Awaited<ReturnType<Hypervisor['domainLookupByName']>>;
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', removeNSPrefix: false });
+
+export interface DomainTags {
+  cluster: string;
+  node: string;
+  role: string;
+  ip: string;
+  nested: boolean;
+}
+
+/** The devcluster tags of a domain, or undefined when it is not one of ours. */
+export function domainTags(xml: string): DomainTags | undefined {
+  const doc = parser.parse(xml) as { domain?: { metadata?: Record<string, unknown> } };
+  const metadata = doc.domain?.metadata ?? {};
+  for (const value of Object.values(metadata)) {
+    const tag = value as Record<string, string> | undefined;
+    if (tag && typeof tag === 'object' && Object.entries(tag).some(([k, v]) => k.startsWith('xmlns') && v === METADATA_NS) && tag.cluster && tag.node) {
+      return { cluster: tag.cluster, node: tag.node, role: tag.role ?? '', ip: tag.ip ?? '', nested: tag.nested === 'yes' };
+    }
+  }
+  return undefined;
+}
+
+function networkCluster(xml: string): string | undefined {
+  const doc = parser.parse(xml) as { network?: { metadata?: Record<string, Record<string, string>> } };
+  for (const tag of Object.values(doc.network?.metadata ?? {})) {
+    if (tag && Object.entries(tag).some(([k, v]) => k.startsWith('xmlns') && v === METADATA_NS)) return tag.cluster;
+  }
+  return undefined;
+}
+
+const STATE_NAMES: Record<number, NodeState> = { 1: 'running', 2: 'running', 3: 'paused', 4: 'running', 5: 'stopped', 6: 'crashed', 7: 'paused' };
+
+export interface LibvirtOptions {
+  uri: string;
+  pool: string;
+  /** Folder for serial console logs (default: libvirt's own log folder for the URI). */
+  consoleDir?: string;
+  /** Host root for /dev/kvm and /sys probes (tests). */
+  hostRoot?: string;
+}
+
+export class LibvirtProvider implements Provider {
+  readonly name = 'libvirt' as const;
+  private hypervisor: Hypervisor | undefined;
+  private virt: HostVirt | undefined;
+
+  constructor(private readonly options: LibvirtOptions) {}
+
+  private get uri(): string {
+    return this.options.uri;
+  }
+
+  consoleDir(): string {
+    if (this.options.consoleDir) return this.options.consoleDir;
+    return this.uri.includes('/session') ? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'libvirt/qemu/log') : '/var/log/libvirt/qemu';
+  }
+
+  private async connection(): Promise<Hypervisor> {
+    if (this.hypervisor) return this.hypervisor;
+    let binding: Binding;
+    try {
+      binding = await import('@unraid/libvirt');
+    } catch (error) {
+      throw new DevclusterError('HOST_TOOL_MISSING', 'the libvirt binding (@unraid/libvirt) is not built', {
+        cause: error,
+        hint: 'run `devcluster doctor --fix` (installs libvirt-dev and rebuilds it)',
+      });
+    }
+    const hypervisor = new binding.Hypervisor({ uri: this.uri });
+    try {
+      await hypervisor.connectOpen();
+    } catch (error) {
+      throw new DevclusterError('LIBVIRT_FAILED', `cannot connect to libvirt at ${this.uri}: ${(error as Error).message}`, {
+        cause: error,
+        hint: 'run `devcluster doctor` to see what is missing (is libvirtd running?)',
+      });
+    }
+    this.hypervisor = hypervisor;
+    return hypervisor;
+  }
+
+  async close(): Promise<void> {
+    await this.hypervisor?.connectClose().catch(() => undefined);
+    this.hypervisor = undefined;
+  }
+
+  private async hostVirt(): Promise<HostVirt> {
+    this.virt ??= await detectHostVirt(this.options.hostRoot);
+    return this.virt;
+  }
+
+  private async lookup(name: string): Promise<Domain | undefined> {
+    const hv = await this.connection();
+    return hv.domainLookupByName(name).catch(() => undefined);
+  }
+
+  async ensureNetwork(plan: ClusterPlan, ctx: Ctx): Promise<void> {
+    const name = plan.network.resourceName;
+    const opts = { signal: ctx.signal };
+    if (!(await virshOk(this.uri, ['net-info', name], opts))) {
+      await virshWithXml(this.uri, (file) => ['net-define', file], networkXml(plan), opts);
+      ctx.report({ kind: 'phase', label: plan.name, message: `network ${name} (${plan.network.cidr}) defined` });
+    }
+    const info = (await virsh(this.uri, ['net-info', name], opts)).stdout;
+    if (!/^Active:\s+yes/m.test(info)) {
+      await virsh(this.uri, ['net-start', name], opts).catch((error: unknown) => {
+        throw new DevclusterError('LIBVIRT_FAILED', `network ${name} (${plan.network.cidr}) could not start`, {
+          cause: error,
+          details: (error as DevclusterError).details ?? [],
+          hint: 'another network may use the same addresses: pick another network.cidr, or see `virsh net-list --all`',
+        });
+      });
+    }
+  }
+
+  private async volumeExists(name: string, signal: AbortSignal): Promise<boolean> {
+    return virshOk(this.uri, ['vol-info', '--pool', this.options.pool, name], { signal });
+  }
+
+  /** The cached image, imported once per pool under a name derived from its checksum. */
+  async ensureBaseVolume(image: CachedImage, ctx: Ctx): Promise<string> {
+    const name = `dc-base-${image.algorithm}-${image.hash.slice(0, 16)}.${image.format}`;
+    if (await this.volumeExists(name, ctx.signal)) return name;
+    const opts = { signal: ctx.signal, timeoutMs: 30 * 60_000 };
+    ctx.report({ kind: 'phase', label: 'image', message: `importing ${image.name ?? image.url} into pool ${this.options.pool}` });
+    await virsh(this.uri, ['vol-create-as', this.options.pool, name, String(image.size), '--format', 'raw'], opts);
+    try {
+      await virsh(this.uri, ['vol-upload', '--pool', this.options.pool, name, image.path], opts);
+      await virsh(this.uri, ['pool-refresh', this.options.pool], opts);
+    } catch (error) {
+      await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, name]).catch(() => undefined);
+      throw error;
+    }
+    return name;
+  }
+
+  async createNode(plan: ClusterPlan, node: NodePlan, image: CachedImage, seed: SeedFiles, ctx: Ctx): Promise<'created' | 'exists'> {
+    const virt = await this.hostVirt();
+    const bridgeIsBridge = plan.network.bridgeInterface
+      ? await stat(`/sys/class/net/${plan.network.bridgeInterface}/bridge`).then(() => true, () => false)
+      : false;
+    const spec = domainSpecFor(plan, node, {
+      accel: virt.accel,
+      nested: virt.nested,
+      pool: this.options.pool,
+      consoleLog: join(this.consoleDir(), `${node.resourcePrefix}-console.log`),
+      bridgeIsBridge,
+    });
+    if (await this.lookup(spec.name)) return 'exists';
+    const opts = { signal: ctx.signal };
+    const base = await this.ensureBaseVolume(image, ctx);
+    if (!(await this.volumeExists(spec.diskVolume, ctx.signal))) {
+      await virsh(this.uri, ['vol-create-as', this.options.pool, spec.diskVolume, String(node.diskBytes), '--format', 'qcow2', '--backing-vol', base, '--backing-vol-format', image.format], opts);
+    }
+    // The seed is made afresh whenever the domain is (re)defined: a changed plan reaches the node.
+    if (await this.volumeExists(spec.seedVolume, ctx.signal)) await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, spec.seedVolume], opts);
+    const dir = await mkdtemp(join(tmpdir(), 'dc-seed-'));
+    try {
+      const iso = join(dir, 'seed.iso');
+      await writeSeedIso(seed, iso, { signal: ctx.signal });
+      const size = (await stat(iso)).size;
+      await virsh(this.uri, ['vol-create-as', this.options.pool, spec.seedVolume, String(size), '--format', 'raw'], opts);
+      await virsh(this.uri, ['vol-upload', '--pool', this.options.pool, spec.seedVolume, iso], opts);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const hv = await this.connection();
+    await hv.domainDefineXML(domainXml(spec)).catch((error: unknown) => {
+      throw new DevclusterError('LIBVIRT_FAILED', `libvirt refused the definition of ${spec.name}: ${(error as Error).message}`, { cause: error });
+    });
+    return 'created';
+  }
+
+  async startNode(plan: ClusterPlan, node: NodePlan, _ctx: Ctx): Promise<void> {
+    const domain = await this.lookup(node.resourcePrefix);
+    if (!domain) throw new DevclusterError('NODE_NOT_FOUND', `node ${node.name} of cluster ${plan.name} does not exist`, { hint: 'run `devcluster up`' });
+    const hv = await this.connection();
+    const info = await hv.domainGetInfo(domain);
+    if (STATE_NAMES[info.state] === 'running') return;
+    await hv.domainCreate(domain).catch((error: unknown) => {
+      throw new DevclusterError('LIBVIRT_FAILED', `node ${node.name} could not start: ${(error as Error).message}`, { cause: error, hint: 'run `devcluster doctor`' });
+    });
+  }
+
+  async stopNode(plan: ClusterPlan, name: string, budgetMs: number, ctx: Ctx): Promise<'shutdown' | 'forced' | 'already-stopped'> {
+    const domain = await this.lookup(`dc-${plan.name}-${name}`);
+    if (!domain) return 'already-stopped';
+    const hv = await this.connection();
+    if (STATE_NAMES[(await hv.domainGetInfo(domain)).state] === 'stopped') return 'already-stopped';
+    await hv.domainShutdown(domain).catch(() => undefined);
+    const deadline = Date.now() + budgetMs;
+    while (Date.now() < deadline) {
+      ctx.signal.throwIfAborted();
+      if (STATE_NAMES[(await hv.domainGetInfo(domain)).state] === 'stopped') return 'shutdown';
+      await sleep(1000, undefined, { signal: ctx.signal });
+    }
+    await hv.domainDestroy(domain).catch(() => undefined);
+    return 'forced';
+  }
+
+  async listNodes(cluster: string | undefined, _ctx: Ctx): Promise<NodeStatus[]> {
+    const hv = await this.connection();
+    const out: NodeStatus[] = [];
+    for (const domain of await hv.connectListAllDomains()) {
+      const tags = domainTags(await hv.domainGetXMLDesc(domain));
+      if (!tags || (cluster !== undefined && tags.cluster !== cluster)) continue;
+      const info = await hv.domainGetInfo(domain);
+      out.push({
+        cluster: tags.cluster,
+        node: tags.node,
+        role: tags.role,
+        state: STATE_NAMES[info.state] ?? 'other',
+        ip: tags.ip,
+        resource: await hv.domainGetName(domain),
+      });
+    }
+    return out.sort((a, b) => `${a.cluster}/${a.node}`.localeCompare(`${b.cluster}/${b.node}`));
+  }
+
+  async deleteCluster(cluster: string, nodes: readonly string[], ctx: Ctx): Promise<string[]> {
+    const removed: string[] = [];
+    const errors: unknown[] = [];
+    const hv = await this.connection();
+    const names = new Set(nodes);
+    // Collect every error while tearing down: one stuck piece must not leave the rest behind.
+    for (const domain of await hv.connectListAllDomains()) {
+      try {
+        const tags = domainTags(await hv.domainGetXMLDesc(domain));
+        if (tags?.cluster !== cluster) continue;
+        names.add(tags.node);
+        const name = await hv.domainGetName(domain);
+        if (STATE_NAMES[(await hv.domainGetInfo(domain)).state] !== 'stopped') await hv.domainDestroy(domain);
+        await hv.domainUndefine(domain);
+        removed.push(`domain ${name}`);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    for (const node of names) {
+      for (const volume of [`dc-${cluster}-${node}-disk.qcow2`, `dc-${cluster}-${node}-seed.iso`]) {
+        try {
+          if (await this.volumeExists(volume, ctx.signal)) {
+            await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, volume], { signal: ctx.signal });
+            removed.push(`volume ${volume}`);
+          }
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      // Our console log, and the log libvirt itself keeps per domain name.
+      for (const log of [join(this.consoleDir(), `dc-${cluster}-${node}-console.log`), join(this.consoleDir(), `dc-${cluster}-${node}.log`)]) {
+        if (await stat(log).then(() => true, () => false)) {
+          await rm(log, { force: true });
+          removed.push(`log ${log}`);
+        }
+      }
+    }
+    const network = `dc-${cluster}`;
+    try {
+      if (await virshOk(this.uri, ['net-info', network], { signal: ctx.signal })) {
+        const xml = (await virsh(this.uri, ['net-dumpxml', network], { signal: ctx.signal })).stdout;
+        if (networkCluster(xml) === cluster) {
+          await virsh(this.uri, ['net-destroy', network], { signal: ctx.signal }).catch(() => undefined);
+          await virsh(this.uri, ['net-undefine', network], { signal: ctx.signal });
+          removed.push(`network ${network}`);
+        }
+      }
+    } catch (error) {
+      errors.push(error);
+    }
+    if (errors.length > 0) {
+      throw new DevclusterError('LIBVIRT_FAILED', `removing cluster ${cluster} left ${errors.length} piece(s) behind`, {
+        details: errors.map((e) => (e as Error).message),
+        hint: 'run `devcluster down` again; `devcluster status` shows what is left',
+        cause: errors[0],
+      });
+    }
+    return removed;
+  }
+
+  async consoleTail(_plan: ClusterPlan, node: NodePlan, bytes: number): Promise<string> {
+    const text = await readFile(join(this.consoleDir(), `${node.resourcePrefix}-console.log`), 'utf8').catch(() => '');
+    return text.slice(-bytes);
+  }
+
+  sshEndpoint(_plan: ClusterPlan, node: NodePlan): SshEndpoint {
+    return { host: node.ip, port: 22 };
+  }
+}
