@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
 import { buildPlan, type ClusterPlan } from '../../plan/plan.js';
 import type { Secrets } from '../../state/secrets.js';
+import { openHypervisor } from './binding.js';
 import { domainSpecFor, domainXml } from './domain-xml.js';
 import { networkXml } from './network-xml.js';
 import { domainTags } from './provider.js';
@@ -55,9 +56,7 @@ describe('libvirt XML', () => {
     const spec = domainSpecFor(p, p.nodes[0]!, { ...tcg, consoleLog: `/tmp/it's a "log" & <more>.log` });
     const xml = domainXml(spec);
     expect(xml).toContain('file="/tmp/it&apos;s a &quot;log&quot; &amp; &lt;more&gt;.log"');
-    const { Hypervisor } = await import('@unraid/libvirt');
-    const hv = new Hypervisor({ uri: 'test:///default' });
-    await hv.connectOpen();
+    const hv = await openHypervisor('test:///default');
     const domain = await hv.domainDefineXML(xml);
     const back = await hv.domainGetXMLDesc(domain);
     expect(back).toContain('&apos;s a &quot;log&quot; &amp; &lt;more&gt;.log');

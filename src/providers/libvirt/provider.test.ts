@@ -5,6 +5,7 @@ import { parseConfigText } from '../../config/load.js';
 import { quietCtx } from '../../events.js';
 import { buildPlan } from '../../plan/plan.js';
 import { completeSecrets } from '../../state/secrets.js';
+import { openHypervisor } from './binding.js';
 import { domainSpecFor, domainXml } from './domain-xml.js';
 import { LibvirtProvider } from './provider.js';
 
@@ -12,9 +13,7 @@ async function defineCluster(provider: LibvirtProvider, name: string, nodes: str
   const text = `name: ${name}\nnodes:\n${nodes.map((n, i) => `  - { name: ${n}, role: ${i === 0 ? 'controller' : 'compute'} }`).join('\n')}\n`;
   const loaded = await parseConfigText(text, { file: 'x', baseDir: tmpdir(), home: tmpdir(), agentSocket: undefined });
   const plan = buildPlan(loaded.config, [], completeSecrets(name, nodes));
-  const { Hypervisor } = await import('@unraid/libvirt');
-  const hv = new Hypervisor({ uri: 'test:///default' });
-  await hv.connectOpen();
+  const hv = await openHypervisor('test:///default');
   for (const node of plan.nodes) {
     await hv.domainDefineXML(domainXml(domainSpecFor(plan, node, { accel: { type: 'qemu', tbCacheMiB: 256 }, nested: false, pool: 'default', consoleLog: `/nonexistent/${node.name}.log`, bridgeIsBridge: false })));
   }
@@ -41,9 +40,7 @@ describe('libvirt provider on test:///default', () => {
     expect((await provider.listNodes('alpha-2', ctx)).map((n) => n.resource)).toEqual(['dc-alpha-2-controller']);
 
     // libvirt's own sample domain "test" is not ours and is never touched.
-    const { Hypervisor } = await import('@unraid/libvirt');
-    const hv = new Hypervisor({ uri: 'test:///default' });
-    await hv.connectOpen();
+    const hv = await openHypervisor('test:///default');
     const names = await Promise.all((await hv.connectListAllDomains()).map((d) => hv.domainGetName(d)));
     expect(names.sort()).toEqual(['dc-alpha-2-controller', 'test']);
     await provider.deleteCluster('alpha-2', ['controller'], ctx);

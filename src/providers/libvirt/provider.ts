@@ -19,10 +19,10 @@ import { detectHostVirt, type HostVirt } from './accel.js';
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
 import { networkXml } from './network-xml.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
+import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
 
-type Binding = typeof import('@unraid/libvirt');
-type Hypervisor = InstanceType<Binding['Hypervisor']>;
-type Domain = Awaited<ReturnType<Hypervisor['domainLookupByName']>>;
+type Hypervisor = LibvirtHypervisor;
+type Domain = LibvirtDomain;
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', removeNSPrefix: false });
 
@@ -83,27 +83,8 @@ export class LibvirtProvider implements Provider {
   }
 
   private async connection(): Promise<Hypervisor> {
-    if (this.hypervisor) return this.hypervisor;
-    let binding: Binding;
-    try {
-      binding = await import('@unraid/libvirt');
-    } catch (error) {
-      throw new DevclusterError('HOST_TOOL_MISSING', 'the libvirt binding (@unraid/libvirt) is not built', {
-        cause: error,
-        hint: 'run `devcluster doctor --fix` (installs libvirt-dev and rebuilds it)',
-      });
-    }
-    const hypervisor = new binding.Hypervisor({ uri: this.uri });
-    try {
-      await hypervisor.connectOpen();
-    } catch (error) {
-      throw new DevclusterError('LIBVIRT_FAILED', `cannot connect to libvirt at ${this.uri}: ${(error as Error).message}`, {
-        cause: error,
-        hint: 'run `devcluster doctor` to see what is missing (is libvirtd running?)',
-      });
-    }
-    this.hypervisor = hypervisor;
-    return hypervisor;
+    this.hypervisor ??= await openHypervisor(this.uri);
+    return this.hypervisor;
   }
 
   async close(): Promise<void> {
