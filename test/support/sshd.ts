@@ -23,7 +23,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startSshd(hostKey: { private: string; public: string }, authorizedKeys: string[]): Promise<TestSshd> {
+export async function startSshd(hostKey: { private: string; public: string }, authorizedKeys: string[], address = '127.0.0.1'): Promise<TestSshd> {
   const dir = await mkdtemp(join(tmpdir(), 'dc-sshd-'));
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   await writeFile(join(dir, 'host_key'), hostKey.private, { mode: 0o600 });
@@ -31,7 +31,7 @@ export async function startSshd(hostKey: { private: string; public: string }, au
   const port = await freePort();
   const config = [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${address}`,
     `HostKey ${join(dir, 'host_key')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     'PermitRootLogin prohibit-password',
@@ -45,7 +45,7 @@ export async function startSshd(hostKey: { private: string; public: string }, au
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((done) => {
-      const socket = createServer().listen(port, '127.0.0.1');
+      const socket = createServer().listen(port, address);
       socket.once('listening', () => socket.close(() => done(false)));
       socket.once('error', () => done(true));
     });
