@@ -35,7 +35,7 @@ describe('devcluster CLI', () => {
     const { run } = await sandbox();
     const help = await run('--help');
     expect(help.exitCode).toBe(0);
-    for (const command of ['init', 'config', 'render', 'image']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['init', 'config', 'render', 'image', 'up', 'status', 'ssh', 'ssh-config', 'halt', 'down', 'doctor']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config');
     const version = await run('--version');
     expect(version.stdout.trim()).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);

@@ -24,5 +24,8 @@ if ((${#missing[@]} > 0)); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# libvirt for the real-guest tests: packages, the native binding, daemons (no systemd here), pool.
+node bin/devcluster.js -c config.example.yaml doctor --fix
+
 dir=${DEVCLUSTER_TEST_IMAGE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/devcluster-test/image}
 bash test/image/build-test-image.sh "$dir"

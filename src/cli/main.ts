@@ -8,6 +8,7 @@ import { registerInit } from './commands/init.js';
 import { registerRender } from './commands/render.js';
 import { registerImage } from './commands/image.js';
 import { registerCluster, SshExit } from './commands/cluster.js';
+import { registerDoctor } from './commands/doctor.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIO): Command {
   registerConfig(program, io);
   registerRender(program, io);
   registerImage(program, io);
+  registerDoctor(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
     for (const sub of command.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -146,16 +146,16 @@ async function exists(path: string): Promise<boolean> {
 
 // ---- 1. Debian packages ----------------------------------------------------------------------
 
-async function dpkgInstalled(name: string, o: Resolved): Promise<boolean> {
-  try {
-    const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}\n', name], runOpts(o));
-    // "install ok installed" (or "hold ok installed"); one line per architecture.
-    return stdout.split('\n').some((line) => line.trim().split(/\s+/)[2] === 'installed');
-  } catch (error) {
-    rethrowCancel(error);
-    if (isMissingTool(error)) throw error;
-    return false; // dpkg-query exits 1 for a package it has never heard of
+/** Names of the installed packages, from one dpkg-query over the whole database. */
+async function installedPackages(o: Resolved): Promise<Set<string>> {
+  const { stdout } = await run('dpkg-query', ['-W', '-f=${Package} ${Status}\n'], runOpts(o));
+  const installed = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    // "NAME install ok installed" (or "hold ok installed"); "deinstall ok config-files" is gone.
+    const [name, , , state] = line.trim().split(/\s+/);
+    if (name && state === 'installed') installed.add(name);
   }
+  return installed;
 }
 
 function describeNeeds(needs: readonly PackageNeed[]): string {
@@ -172,21 +172,18 @@ export async function checkPackages(needs: readonly PackageNeed[], options: Chec
     fix: { description: `install the equivalents of ${describeNeeds(needs)} with your distribution's package manager`, commands: [] },
   };
   if (!(await exists(join(o.root, 'etc/debian_version')))) return notDebian;
-  let missing: string[];
+  let installed: Set<string>;
   try {
-    const results = await Promise.all(
-      needs.map(async (need) => {
-        const names = typeof need === 'string' ? [need] : need;
-        for (const name of names) if (await dpkgInstalled(name, o)) return undefined;
-        return names[0];
-      }),
-    );
-    missing = results.filter((n): n is string => n !== undefined);
+    installed = await installedPackages(o);
   } catch (error) {
     rethrowCancel(error);
     if (isMissingTool(error)) return notDebian;
     throw error;
   }
+  const missing = needs
+    .map((need) => (typeof need === 'string' ? [need] : need))
+    .filter((names) => !names.some((name) => installed.has(name)))
+    .map((names) => names[0] ?? '');
   if (missing.length === 0) return { id: 'packages', status: 'ok', message: `the ${needs.length} Debian packages ${what} need are installed` };
   return {
     id: 'packages',
@@ -212,19 +209,29 @@ async function packageSpec(o: Resolved): Promise<string> {
 }
 
 /**
- * The binding is loaded in a child node, from the package folder: a module that failed to load stays
- * failed in this process's module cache, so a check here would not see a rebuild.
+ * Loads the binding in a child node, from the package folder, and opens libvirt's test driver with it:
+ * @unraid/libvirt loads its compiled part only when a Hypervisor is made, so an import alone proves
+ * nothing. A child, because a module that failed to load stays failed in this process's cache and a
+ * re-check here would not see a rebuild.
  */
+const BINDING_PROBE = (name: string) =>
+  `const m = await import(${JSON.stringify(name)});\n` +
+  `if (typeof m.Hypervisor === 'function') {\n` +
+  `  const h = new m.Hypervisor({ uri: 'test:///default' });\n` +
+  `  await h.connectOpen();\n` +
+  `  await h.connectClose();\n` +
+  `}\n`;
+
 export async function checkBinding(options: CheckOptions): Promise<Finding> {
   const o = resolveOptions(options);
   const name = o.bindingModule;
   try {
-    await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(name)});`], { ...runOpts(o, 30_000), cwd: o.packageRoot });
+    await run(process.execPath, ['--input-type=module', '-e', BINDING_PROBE(name)], { ...runOpts(o, 30_000), cwd: o.packageRoot });
     const version = await readFile(join(o.packageRoot, 'node_modules', name, 'package.json'), 'utf8').then(
       (text) => ` ${(JSON.parse(text) as { version?: string }).version ?? ''}`.trimEnd(),
       () => '',
     );
-    return { id: 'binding', status: 'ok', message: `the Node binding ${name}${version} loads` };
+    return { id: 'binding', status: 'ok', message: `the Node binding ${name}${version} loads and opens libvirt's test driver` };
   } catch (error) {
     rethrowCancel(error);
     const lines = isDevclusterError(error) ? error.details : [String(error)];

@@ -96,7 +96,8 @@ describe('VirtualBox beside KVM', () => {
   });
 
   it('libvirt provider: no conflict without vboxdrv, without KVM, or without /proc/modules', async () => {
-    for (const files of [{ 'proc/modules': MODULES('kvm_amd', 'kvm') }, { 'proc/modules': MODULES('vboxdrv') }, {}]) {
+    const cases: Array<Record<string, string>> = [{ 'proc/modules': MODULES('kvm_amd', 'kvm') }, { 'proc/modules': MODULES('vboxdrv') }, {}];
+    for (const files of cases) {
       expect((await checkVirtualBoxModule({ root: await fakeRoot(files), provider: 'libvirt', uid: 0 })).status).toBe('ok');
     }
   });

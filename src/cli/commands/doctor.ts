@@ -61,7 +61,7 @@ export function registerDoctor(program: Command, io: CliIO): void {
         const hint = opts.fix
           ? 'the fixes above that are left need doing by hand'
           : 'run `devcluster doctor --fix` (as root) to run the fix commands, or run them yourself';
-        throw new DevclusterError('HOST_COMMAND_FAILED', `this host is not ready: ${failed.length} check${failed.length === 1 ? '' : 's'} failed (${failed.map((f) => f.id).join(', ')})`, {
+        throw new DevclusterError('PROVIDER_UNAVAILABLE', `this host is not ready: ${failed.length} check${failed.length === 1 ? '' : 's'} failed (${failed.map((f) => f.id).join(', ')})`, {
           hint,
         });
       }
