@@ -58,6 +58,15 @@ describe('libvirt on qemu:///system', () => {
       expect(status.nodes.map((n) => `${n.node} ${n.state} ${n.ip}`)).toEqual(['compute1 running 192.168.151.11', 'controller running 192.168.151.10']);
       const again = await run('up');
       expect(again.stdout).toContain('(nothing to create)');
+      // halt stops both; up on the stopped cluster starts them again and waits until ready.
+      const halted = await run('halt', '--timeout', '120');
+      expect(halted.exitCode, halted.stderr).toBe(0);
+      expect(halted.stdout.trim().split('\n').sort()).toEqual([expect.stringMatching(/^compute1: (shutdown|forced)$/), expect.stringMatching(/^controller: (shutdown|forced)$/)]);
+      const stopped = JSON.parse((await run('status', '--json')).stdout) as { nodes: Array<{ state: string }> };
+      expect(stopped.nodes.map((n) => n.state)).toEqual(['stopped', 'stopped']);
+      const restarted = await run('up', '--boot-timeout', '600');
+      expect(restarted.exitCode, restarted.stderr).toBe(0);
+      expect((await run('ssh', 'compute1', '--', 'hostname')).stdout.trim()).toBe('compute1');
     } finally {
       const downResult = await run('down');
       expect(downResult.exitCode, downResult.stderr).toBe(0);
