@@ -12,6 +12,7 @@ import { sshFilePaths, writeSshFiles } from '../../cluster/ssh-files.js';
 import { closeClient, connectPinned } from '../../ssh/connect.js';
 import { DevclusterError } from '../../errors.js';
 import { cacheLayout } from '../../images/cache.js';
+import { formatTable } from '../table.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -57,9 +58,7 @@ export function registerCluster(program: Command, io: CliIO): void {
           io.out(`cluster ${loaded.config.name}: no nodes (run \`devcluster up\`)`);
           return;
         }
-        const rows = [['NODE', 'ROLE', 'STATE', 'ADDRESS', 'RESOURCE'], ...nodes.map((n) => [n.node, n.role, n.state, n.ip ?? '-', n.resource])];
-        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-        io.out(rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n'));
+        io.out(formatTable([['NODE', 'ROLE', 'STATE', 'ADDRESS', 'RESOURCE'], ...nodes.map((n) => [n.node, n.role, n.state, n.ip ?? '-', n.resource])]));
       } finally {
         await provider.close?.();
       }
@@ -77,6 +76,13 @@ export function registerCluster(program: Command, io: CliIO): void {
       if (!node) {
         throw new DevclusterError('NODE_NOT_FOUND', `cluster ${cluster.plan.name} has no node "${nodeName}"`, {
           hint: `nodes: ${cluster.plan.nodes.map((n) => n.name).join(', ')}`,
+        });
+      }
+      const state = (await cluster.provider.listNodes(cluster.plan.name, { signal: io.signal, report: () => undefined })).find((n) => n.node === nodeName);
+      if (state?.state !== 'running') {
+        await cluster.provider.close?.();
+        throw new DevclusterError('NODE_NOT_FOUND', `node ${nodeName} of cluster ${cluster.plan.name} is ${state ? state.state : 'not created'}`, {
+          hint: 'run `devcluster up` first',
         });
       }
       const files = await writeSshFiles(cluster.plan, cluster.stateDir);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { loadFor } from '../context.js';
 import { progressReporter, formatBytes } from '../progress.js';
+import { formatTable } from '../table.js';
 import { CATALOG } from '../../images/catalog.js';
 import { cacheLayout, listCached } from '../../images/cache.js';
 import { pullImage, pruneCache } from '../../images/pull.js';
@@ -34,8 +35,7 @@ export function registerImage(program: Command, io: CliIO): void {
       for (const c of cached.filter((c) => c.name === undefined)) {
         rows.push(['(url)', 'yes', formatBytes(c.size), c.fetchedAt.slice(0, 16).replace('T', ' '), `${c.algorithm}:${c.hash.slice(0, 12)}…`, c.url]);
       }
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-      io.out(rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n'));
+      io.out(formatTable(rows));
       io.out(`cache: ${layout.images}`);
     });
 
