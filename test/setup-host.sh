@@ -26,6 +26,7 @@ fi
 
 # libvirt for the real-guest tests: packages, the native binding, daemons (no systemd here), pool.
 node bin/devcluster.js -c config.example.yaml doctor --fix
+node bin/devcluster.js -c test/fixtures/session.yaml doctor --fix
 
 dir=${DEVCLUSTER_TEST_IMAGE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/devcluster-test/image}
 bash test/image/build-test-image.sh "$dir"

@@ -34,10 +34,11 @@ export interface DomainSpec {
 export function domainSpecFor(
   plan: ClusterPlan,
   node: NodePlan,
-  options: { accel: Accel; nested: boolean; pool: string; consoleLog: string; bridgeIsBridge: boolean },
+  options: { accel: Accel; nested: boolean; pool: string; consoleLog: string; bridgeIsBridge: boolean; sessionBridge?: string },
 ): DomainSpec {
   const source = (nic: NicPlan): DomainSpec['nics'][number]['source'] => {
-    if (nic.role !== 'bridged') return { network: plan.network.resourceName };
+    // A qemu:///session domain cannot use a libvirt network: it joins the network's bridge instead.
+    if (nic.role !== 'bridged') return options.sessionBridge ? { bridge: options.sessionBridge } : { network: plan.network.resourceName };
     const dev = plan.network.bridgeInterface as string;
     return options.bridgeIsBridge ? { bridge: dev } : { direct: dev };
   };

@@ -1,7 +1,16 @@
 /** The cluster's NAT network: the plan's CIDR, the host as gateway, a static DHCP entry per node. */
+import { createHash } from 'node:crypto';
 import type { ClusterPlan } from '../../plan/plan.js';
 import { METADATA_NS } from './domain-xml.js';
 import { el, renderXml } from './xml.js';
+
+/**
+ * The network's Linux bridge, named for the cluster so it is known before the network exists (session
+ * domains attach to it by name, and qemu-bridge-helper's bridge.conf must allow it): at most 15 chars.
+ */
+export function bridgeNameFor(cluster: string): string {
+  return `dcb-${createHash('sha256').update(cluster).digest('hex').slice(0, 8)}`;
+}
 
 export function networkXml(plan: ClusterPlan): string {
   const nodes = plan.nodes.map((n) => ({ mac: n.nics[0]!.mac, name: n.shortHostname, ip: n.ip }));
@@ -11,7 +20,7 @@ export function networkXml(plan: ClusterPlan): string {
     el('name', undefined, plan.network.resourceName),
     el('metadata', undefined, el('dc:network', { 'xmlns:dc': METADATA_NS, cluster: plan.name })),
     el('forward', { mode: 'nat' }),
-    el('bridge', { stp: 'on', delay: 0 }),
+    el('bridge', { name: bridgeNameFor(plan.name), stp: 'on', delay: 0 }),
     el(
       'dns',
       undefined,

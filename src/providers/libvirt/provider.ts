@@ -3,7 +3,7 @@
  * Every resource is named dc-<cluster>-<node>-…; domains and the network also carry devcluster
  * metadata, which is how clusters are found — never a private list.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
 import type { NodeState, NodeStatus, Provider, SshEndpoint } from '../provider.js';
 import { detectHostVirt, type HostVirt } from './accel.js';
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
-import { networkXml } from './network-xml.js';
+import { bridgeNameFor, networkXml } from './network-xml.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
 import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
 
@@ -77,6 +77,26 @@ export class LibvirtProvider implements Provider {
     return this.options.uri;
   }
 
+  /** qemu:///session (a user's own libvirt) has no networks: they live in qemu:///system. */
+  get isSession(): boolean {
+    return /^qemu(\+[a-z]+)?:\/\/[^/]*\/session/.test(this.uri);
+  }
+
+  private get networkUri(): string {
+    return this.isSession ? this.uri.replace('/session', '/system') : this.uri;
+  }
+
+  /** Session domains reach the bridge through qemu-bridge-helper, which bridge.conf must allow. */
+  private async checkBridgeHelper(bridge: string): Promise<void> {
+    const conf = await readFile('/etc/qemu/bridge.conf', 'utf8').catch(() => '');
+    const allowed = conf.split('\n').some((line) => /^\s*allow\s+(all|\S+)\s*$/.test(line) && [bridge, 'all'].includes(line.trim().split(/\s+/)[1] ?? ''));
+    if (!allowed) {
+      throw new DevclusterError('LIBVIRT_FAILED', `qemu:///session guests may not join bridge ${bridge}: /etc/qemu/bridge.conf does not allow it`, {
+        hint: `as root: echo 'allow ${bridge}' >> /etc/qemu/bridge.conf (and, for a non-root user, chmod u+s /usr/lib/qemu/qemu-bridge-helper)`,
+      });
+    }
+  }
+
   consoleDir(): string {
     if (this.options.consoleDir) return this.options.consoleDir;
     return this.uri.includes('/session') ? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'libvirt/qemu/log') : '/var/log/libvirt/qemu';
@@ -104,14 +124,15 @@ export class LibvirtProvider implements Provider {
 
   async ensureNetwork(plan: ClusterPlan, ctx: Ctx): Promise<void> {
     const name = plan.network.resourceName;
+    if (this.isSession) await this.checkBridgeHelper(bridgeNameFor(plan.name));
     const opts = { signal: ctx.signal };
-    if (!(await virshOk(this.uri, ['net-info', name], opts))) {
-      await virshWithXml(this.uri, (file) => ['net-define', file], networkXml(plan), opts);
+    if (!(await virshOk(this.networkUri, ['net-info', name], opts))) {
+      await virshWithXml(this.networkUri, (file) => ['net-define', file], networkXml(plan), opts);
       ctx.report({ kind: 'phase', label: plan.name, message: `network ${name} (${plan.network.cidr}) defined` });
     }
-    const info = (await virsh(this.uri, ['net-info', name], opts)).stdout;
+    const info = (await virsh(this.networkUri, ['net-info', name], opts)).stdout;
     if (!/^Active:\s+yes/m.test(info)) {
-      await virsh(this.uri, ['net-start', name], opts).catch((error: unknown) => {
+      await virsh(this.networkUri, ['net-start', name], opts).catch((error: unknown) => {
         throw new DevclusterError('LIBVIRT_FAILED', `network ${name} (${plan.network.cidr}) could not start`, {
           cause: error,
           details: (error as DevclusterError).details ?? [],
@@ -153,8 +174,10 @@ export class LibvirtProvider implements Provider {
       pool: this.options.pool,
       consoleLog: join(this.consoleDir(), `${node.resourcePrefix}-console.log`),
       bridgeIsBridge,
+      ...(this.isSession ? { sessionBridge: bridgeNameFor(plan.name) } : {}),
     });
     if (await this.lookup(spec.name)) return 'exists';
+    await mkdir(this.consoleDir(), { recursive: true }); // a user's session log folder may not exist yet
     const opts = { signal: ctx.signal };
     const base = await this.ensureBaseVolume(image, ctx);
     if (!(await this.volumeExists(spec.diskVolume, ctx.signal))) {
@@ -265,11 +288,11 @@ export class LibvirtProvider implements Provider {
     }
     const network = `dc-${cluster}`;
     try {
-      if (await virshOk(this.uri, ['net-info', network], { signal: ctx.signal })) {
-        const xml = (await virsh(this.uri, ['net-dumpxml', network], { signal: ctx.signal })).stdout;
+      if (await virshOk(this.networkUri, ['net-info', network], { signal: ctx.signal })) {
+        const xml = (await virsh(this.networkUri, ['net-dumpxml', network], { signal: ctx.signal })).stdout;
         if (networkCluster(xml) === cluster) {
-          await virsh(this.uri, ['net-destroy', network], { signal: ctx.signal }).catch(() => undefined);
-          await virsh(this.uri, ['net-undefine', network], { signal: ctx.signal });
+          await virsh(this.networkUri, ['net-destroy', network], { signal: ctx.signal }).catch(() => undefined);
+          await virsh(this.networkUri, ['net-undefine', network], { signal: ctx.signal });
           removed.push(`network ${network}`);
         }
       }
