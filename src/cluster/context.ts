@@ -1,4 +1,5 @@
 /** Everything a cluster operation needs, resolved once: config, state folder, secrets, plan, provider. */
+import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Ctx } from '../events.js';
 import { acquireLock, type Lock } from '../fs/lock.js';
@@ -6,7 +7,6 @@ import { buildPlan, type ClusterPlan } from '../plan/plan.js';
 import { createProvider } from '../providers/index.js';
 import type { Provider } from '../providers/provider.js';
 import { ensureSecrets, readSecrets, stateDirFor, type Secrets } from '../state/secrets.js';
-import { join } from 'node:path';
 
 export interface ClusterContext {
   loaded: LoadedConfig;

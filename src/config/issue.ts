@@ -9,6 +9,8 @@ export interface ConfigIssue {
   col?: number;
   /** The node this issue is about, to name it beside the path. */
   node?: string;
+  /** Locate the key rather than its value (unknown keys). */
+  atKey?: boolean;
 }
 
 /** `nodes[1].ip` for ['nodes', 1, 'ip']. */

@@ -132,7 +132,7 @@ function fromZodIssue(issue: z.core.$ZodIssue, doc: Document): ConfigIssue[] {
         path: [...path, key],
         message: `unknown key "${key}": ${suggestion}known keys here: ${known.join(', ')}`,
         atKey: true,
-      } as ConfigIssue;
+      };
     });
   }
   if (!hasPath(doc, path)) {
@@ -150,7 +150,7 @@ function fromZodIssue(issue: z.core.$ZodIssue, doc: Document): ConfigIssue[] {
 function placeIssues(issues: ConfigIssue[], doc: Document, counter: LineCounter, raw: unknown): ConfigIssue[] {
   const nodes = (raw as { nodes?: unknown }).nodes;
   return issues.map((issue) => {
-    const atKey = (issue as ConfigIssue & { atKey?: boolean }).atKey === true;
+    const atKey = issue.atKey === true;
     const pos = issue.line === undefined ? locate(doc, counter, issue.path, atKey) : undefined;
     let node = issue.node;
     if (node === undefined && issue.path[0] === 'nodes' && typeof issue.path[1] === 'number' && Array.isArray(nodes)) {

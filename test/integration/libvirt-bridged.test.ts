@@ -3,17 +3,15 @@
  * the node takes DHCP (and its default route) on the bridged NIC and keeps its static management
  * address, over which devcluster reaches it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireTestImage } from '../support/test-image.js';
+import { clusterInDir, startDhcp, testImageSpec } from '../support/cli-cluster.js';
 
-const BIN = fileURLToPath(new URL('../../bin/devcluster.js', import.meta.url));
 const BRIDGE = `dcbr${randomBytes(2).toString('hex')}`;
 let dnsmasq: ChildProcess | undefined;
 
@@ -29,17 +27,15 @@ describe('libvirt bridged mode', () => {
     execFileSync('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
     execFileSync('ip', ['addr', 'add', '10.231.0.1/24', 'dev', BRIDGE]);
     execFileSync('ip', ['link', 'set', BRIDGE, 'up']);
-    dnsmasq = spawn('dnsmasq', ['--keep-in-foreground', '--port=0', `--interface=${BRIDGE}`, '--bind-interfaces', '--dhcp-range=10.231.0.100,10.231.0.150,1h',
-      `--dhcp-leasefile=${join(work, 'leases')}`, `--pid-file=${join(work, 'dnsmasq.pid')}`], { stdio: 'ignore' });
+    dnsmasq = startDhcp({ iface: BRIDGE, range: '10.231.0.100,10.231.0.150', work });
 
     const name = `br${randomBytes(2).toString('hex')}`;
-    await writeFile(join(work, 'devcluster.yaml'), [
+    const run = await clusterInDir(work, [
       `name: ${name}`,
-      `image: { url: "file://${image}", checksums_url: "file://${sums}" }`,
+      `image: ${testImageSpec(image, sums)}`,
       `network: { mode: bridged, bridge_interface: ${BRIDGE}, cidr: 192.168.153.0/24 }`,
       'nodes: [{ name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }]',
-    ].join('\n'));
-    const run = (...args: string[]) => execa('node', [BIN, ...args], { cwd: work, reject: false, env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') } });
+    ]);
     try {
       const up = await run('up', '--boot-timeout', '600');
       expect(up.exitCode, up.stderr).toBe(0);

@@ -4,17 +4,15 @@
  * DHCP through macvtap and is reached over its management NIC (the host cannot reach a macvtap guest
  * through the same NIC, which is why devcluster keeps one).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireTestImage } from '../support/test-image.js';
+import { clusterInDir, startDhcp, testImageSpec } from '../support/cli-cluster.js';
 
-const BIN = fileURLToPath(new URL('../../bin/devcluster.js', import.meta.url));
 const id = randomBytes(2).toString('hex');
 const NIC = `dcv${id}`;
 const PEER = `dcp${id}`;
@@ -37,17 +35,15 @@ describe('libvirt bridged mode on a plain NIC (macvtap)', () => {
     execFileSync('ip', ['link', 'set', NIC, 'up']);
     execFileSync('ip', ['-n', NETNS, 'addr', 'add', '10.232.0.1/24', 'dev', PEER]);
     execFileSync('ip', ['-n', NETNS, 'link', 'set', PEER, 'up']);
-    dnsmasq = spawn('ip', ['netns', 'exec', NETNS, 'dnsmasq', '--keep-in-foreground', '--port=0', `--interface=${PEER}`, '--bind-interfaces',
-      '--dhcp-range=10.232.0.100,10.232.0.150,1h', `--dhcp-leasefile=${join(work, 'leases')}`, `--pid-file=${join(work, 'dnsmasq.pid')}`], { stdio: 'ignore' });
+    dnsmasq = startDhcp({ iface: PEER, range: '10.232.0.100,10.232.0.150', work, netns: NETNS });
 
     const name = `mv${id}`;
-    await writeFile(join(work, 'devcluster.yaml'), [
+    const run = await clusterInDir(work, [
       `name: ${name}`,
-      `image: { url: "file://${image}", checksums_url: "file://${sums}" }`,
+      `image: ${testImageSpec(image, sums)}`,
       `network: { mode: bridged, bridge_interface: ${NIC}, cidr: 192.168.154.0/24 }`,
       'nodes: [{ name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }]',
-    ].join('\n'));
-    const run = (...args: string[]) => execa('node', [BIN, ...args], { cwd: work, reject: false, env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') } });
+    ]);
     try {
       const up = await run('up', '--boot-timeout', '600');
       expect(up.exitCode, up.stderr).toBe(0);
