@@ -13,7 +13,11 @@ import { pullImage } from '../images/pull.js';
 import { imageSource } from '../images/source.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import type { Provider } from '../providers/provider.js';
-import { closeClient, connectPinned, execCommand } from '../ssh/connect.js';
+import { SessionPool } from '../ssh/session.js';
+import type { EngineResult } from '../provision/engine.js';
+import { provisionCluster, secretsOf } from '../provision/provision.js';
+import { ProvisionState } from '../provision/state.js';
+import type { HostContext } from '../provision/steps.js';
 import { lockCluster, openCluster } from './context.js';
 import { writeSshFiles } from './ssh-files.js';
 
@@ -22,6 +26,13 @@ export interface UpOptions {
   /** Per node, from start to cloud-init done. */
   bootBudgetMs: number;
   cacheLayout?: CacheLayout;
+  /** Skip DevStack: stop once the nodes are ready. */
+  noProvision?: boolean;
+  /** Budgets for stack.sh and git clones (ms). */
+  stackTimeoutMs?: number;
+  cloneTimeoutMs?: number;
+  /** Each remote output line, for `--follow`. */
+  onLine?: (node: string, step: string, line: string) => void;
 }
 
 export interface UpResult {
@@ -30,6 +41,8 @@ export interface UpResult {
   started: string[];
   bytesDownloaded: number;
   sshConfig: string;
+  /** Undefined with noProvision. */
+  provisioned?: EngineResult;
 }
 
 function minutes(ms: number): string {
@@ -38,7 +51,7 @@ function minutes(ms: number): string {
 }
 
 /** Wait for one node: SSH with the pinned key, then cloud-init. Fails with the console tail. */
-export async function waitForNode(provider: Provider, plan: ClusterPlan, node: NodePlan, budgetMs: number, ctx: Ctx): Promise<void> {
+export async function waitForNode(provider: Provider, plan: ClusterPlan, node: NodePlan, budgetMs: number, ctx: Ctx, pool: SessionPool): Promise<void> {
   const started = Date.now();
   const deadline = started + budgetMs;
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(budgetMs)]);
@@ -59,18 +72,16 @@ export async function waitForNode(provider: Provider, plan: ClusterPlan, node: N
     });
   };
   say('waiting for SSH');
-  const client = await connectPinned(
-    { label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
-    { signal, budgetMs: Math.max(1000, deadline - Date.now()), onRetry: () => say('waiting for SSH') },
-  ).catch((error: unknown) => (error instanceof DevclusterError && error.code === 'SSH_HOST_KEY_MISMATCH' ? Promise.reject(error) : fail('did not answer SSH', error)));
-  try {
-    ctx.report({ kind: 'phase', label: node.name, message: `SSH up after ${minutes(Date.now() - started)}; waiting for cloud-init` });
-    const result = await execCommand(client, 'cloud-init status --wait', signal).catch((error: unknown) => fail('did not finish cloud-init', error));
-    if (result.code !== 0 || !/status: done/.test(result.stdout)) {
-      await fail('finished cloud-init with errors', new Error(`cloud-init status says: ${result.stdout.trim()} ${result.stderr.trim()}`));
-    }
-  } finally {
-    await closeClient(client);
+  const session = await pool
+    .get(
+      { node: node.name, label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
+      { signal, budgetMs: Math.max(1000, deadline - Date.now()), onRetry: () => say('waiting for SSH') },
+    )
+    .catch((error: unknown) => (error instanceof DevclusterError && error.code === 'SSH_HOST_KEY_MISMATCH' ? Promise.reject(error) : fail('did not answer SSH', error)));
+  ctx.report({ kind: 'phase', label: node.name, message: `SSH up after ${minutes(Date.now() - started)}; waiting for cloud-init` });
+  const result = await session.run('cloud-init status --wait', { signal, what: 'cloud-init status --wait' }).catch((error: unknown) => fail('did not finish cloud-init', error));
+  if (result.code !== 0 || !/status: done/.test(result.stdout)) {
+    await fail('finished cloud-init with errors', new Error(`cloud-init status says: ${result.tail.join(' ').trim()}`));
   }
   ctx.report({ kind: 'phase', label: node.name, message: `ready after ${minutes(Date.now() - started)}` });
 }
@@ -98,6 +109,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
   const cluster = await openCluster(loaded);
   const { plan, provider, stateDir } = cluster;
   const lock = await lockCluster(stateDir, plan.name, ctx);
+  const pool = new SessionPool(secretsOf(plan));
   try {
     const source = imageSource(loaded.config.image, { baseDir: loaded.baseDir, home: process.env.HOME ?? homedir() });
     ctx.report({ kind: 'phase', label: plan.name, message: `image ${source.label}` });
@@ -117,9 +129,25 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
       c.report({ kind: 'phase', label: node.name, message: 'started' });
     });
     const sshFiles = await writeSshFiles(plan, stateDir);
-    await allOrFirstError(plan.nodes, ctx, (node, c) => waitForNode(provider, plan, node, options.bootBudgetMs, c));
-    return { plan, created, started: toStart.map((n) => n.name), bytesDownloaded: pulled.bytesDownloaded, sshConfig: sshFiles.config };
+    await allOrFirstError(plan.nodes, ctx, (node, c) => waitForNode(provider, plan, node, options.bootBudgetMs, c, pool));
+    const result: UpResult = { plan, created, started: toStart.map((n) => n.name), bytesDownloaded: pulled.bytesDownloaded, sshConfig: sshFiles.config };
+    if (created.length > 0) {
+      // A new node has none of its steps; a new controller means a new cloud: every step again.
+      const fresh = new Set(created);
+      await (await ProvisionState.load(stateDir)).forget((node) => fresh.has(plan.controller) || fresh.has(node));
+    }
+    if (options.noProvision) return result;
+    const host: HostContext = {
+      baseDir: loaded.baseDir,
+      home: process.env.HOME ?? homedir(),
+      stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
+      cloneTimeoutMs: options.cloneTimeoutMs ?? 15 * 60_000,
+      ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),
+    };
+    result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host, ...(options.onLine ? { onLine: options.onLine } : {}) });
+    return result;
   } finally {
+    await pool.closeAll();
     await lock.release();
     await provider.close?.();
   }

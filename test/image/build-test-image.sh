@@ -25,7 +25,7 @@ readonly KERNEL_ARGS="root=LABEL=${FS_LABEL} ro console=tty0 console=ttyS0,11520
 readonly PACKAGES=(
   linux-image-amd64 systemd-sysv systemd-resolved systemd-timesyncd dbus libpam-systemd
   cloud-init openssh-server sudo locales iproute2 ca-certificates e2fsprogs less procps python3
-  qemu-guest-agent
+  qemu-guest-agent git
 )
 
 log() { printf '[build-test-image %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }

@@ -37,7 +37,7 @@ describe('libvirt bridged mode', () => {
       'nodes: [{ name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }]',
     ]);
     try {
-      const up = await run('up', '--boot-timeout', '600');
+      const up = await run('up', '--no-provision', '--boot-timeout', '600');
       expect(up.exitCode, up.stderr).toBe(0);
       const addresses = (await run('ssh', 'controller', '--', 'ip -4 -o addr show scope global')).stdout;
       expect(addresses).toMatch(/ inet 192\.168\.153\.10\/24 /);

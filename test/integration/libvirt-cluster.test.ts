@@ -46,7 +46,7 @@ describe('libvirt on qemu:///system', () => {
     const name = `it${randomBytes(2).toString('hex')}`;
     const { run } = await clusterDir(name, `{ url: "file://${image}", checksums_url: "file://${sums}" }`, '192.168.151.0/24', 2);
     try {
-      const upResult = await run('up', '--boot-timeout', '600');
+      const upResult = await run('up', '--no-provision', '--boot-timeout', '600');
       expect(upResult.exitCode, upResult.stderr).toBe(0);
       expect(upResult.stdout).toContain(`cluster ${name} is ready`);
       expect((await run('ssh', 'controller', '--', 'hostname')).stdout.trim()).toBe('controller');
@@ -56,7 +56,7 @@ describe('libvirt on qemu:///system', () => {
       expect((await run('ssh', 'controller', '--', 'exit 7')).exitCode).toBe(7);
       const status = JSON.parse((await run('status', '--json')).stdout) as { nodes: Array<{ node: string; state: string; ip: string }> };
       expect(status.nodes.map((n) => `${n.node} ${n.state} ${n.ip}`)).toEqual(['compute1 running 192.168.151.11', 'controller running 192.168.151.10']);
-      const again = await run('up');
+      const again = await run('up', '--no-provision');
       expect(again.stdout).toContain('(nothing to create)');
       // halt stops both; up on the stopped cluster starts them again and waits until ready.
       const halted = await run('halt', '--timeout', '120');
@@ -64,7 +64,7 @@ describe('libvirt on qemu:///system', () => {
       expect(halted.stdout.trim().split('\n').sort()).toEqual([expect.stringMatching(/^compute1: (shutdown|forced)$/), expect.stringMatching(/^controller: (shutdown|forced)$/)]);
       const stopped = JSON.parse((await run('status', '--json')).stdout) as { nodes: Array<{ state: string }> };
       expect(stopped.nodes.map((n) => n.state)).toEqual(['stopped', 'stopped']);
-      const restarted = await run('up', '--boot-timeout', '600');
+      const restarted = await run('up', '--no-provision', '--boot-timeout', '600');
       expect(restarted.exitCode, restarted.stderr).toBe(0);
       expect((await run('ssh', 'compute1', '--', 'hostname')).stdout.trim()).toBe('compute1');
     } finally {
@@ -83,7 +83,7 @@ describe('libvirt on qemu:///system', () => {
     const { run } = await clusterDir(name, `{ url: "${broken}", sha256: "${sha}" }`, '192.168.152.0/24', 1);
     try {
       const started = Date.now();
-      const result = await run('up', '--boot-timeout', '45');
+      const result = await run('up', '--no-provision', '--boot-timeout', '45');
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toContain('error NODE_BOOT_FAILED: node controller did not answer SSH within its budget of 0:45');
       expect(result.stderr).toMatch(/console/);

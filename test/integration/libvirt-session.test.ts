@@ -37,7 +37,7 @@ describe('libvirt on qemu:///session', () => {
     ].join('\n'));
     const run = (...args: string[]) => execa('node', [BIN, ...args], { cwd: work, reject: false });
 
-    const refused = await run('up');
+    const refused = await run('up', '--no-provision');
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain(`/etc/qemu/bridge.conf does not allow it`);
     expect(refused.stderr).toContain(`echo 'allow ${bridge}' >> /etc/qemu/bridge.conf`);
@@ -45,7 +45,7 @@ describe('libvirt on qemu:///session', () => {
     await mkdir('/etc/qemu', { recursive: true });
     await writeFile(CONF, `${(await readFile(CONF, 'utf8').catch(() => '')).trimEnd()}\nallow ${bridge}\n`.replace(/^\n/, ''));
     try {
-      const up = await run('up', '--boot-timeout', '600');
+      const up = await run('up', '--no-provision', '--boot-timeout', '600');
       expect(up.exitCode, up.stderr).toBe(0);
       expect((await run('ssh', 'controller', '--', 'hostname')).stdout.trim()).toBe('controller');
       const status = JSON.parse((await run('status', '--json')).stdout) as { nodes: Array<{ node: string; state: string; ip: string }> };

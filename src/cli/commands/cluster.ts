@@ -6,6 +6,9 @@ import type { CliIO } from '../io.js';
 import { loadFor } from '../context.js';
 import { progressReporter, formatBytes } from '../progress.js';
 import { up } from '../../cluster/up.js';
+import { provision } from '../../cluster/provision.js';
+import { STEPS } from '../../provision/steps.js';
+import type { EngineResult } from '../../provision/engine.js';
 import { down, halt } from '../../cluster/down.js';
 import { openCluster, peekCluster } from '../../cluster/context.js';
 import { sshFilePaths, writeSshFiles } from '../../cluster/ssh-files.js';
@@ -25,20 +28,47 @@ export function registerCluster(program: Command, io: CliIO): void {
     .command('up')
     .description('create and start the cluster, and wait until every node answers SSH (pinned host key) with cloud-init done')
     .option('--boot-timeout <seconds>', 'budget per node from start to cloud-init done', '900')
-    .action(async (opts: { bootTimeout: string }, command: Command) => {
+    .option('--stack-timeout <seconds>', 'budget for each stack.sh run', '7200')
+    .option('--no-provision', 'stop once the nodes are ready: no DevStack')
+    .option('--follow', "print every node's output as it runs, prefixed by node")
+    .action(async (opts: { bootTimeout: string; stackTimeout: string; provision: boolean; follow?: boolean }, command: Command) => {
       const loaded = await loadFor(command, io);
       const started = Date.now();
       const result = await up(loaded, {
         ctx: { signal: io.signal, report: progressReporter(io) },
         bootBudgetMs: seconds(opts.bootTimeout),
+        stackTimeoutMs: seconds(opts.stackTimeout),
         cacheLayout: cacheLayout(io.env),
+        noProvision: !opts.provision,
+        ...(opts.follow ? { onLine: followLines(io) } : {}),
       });
+      if (result.provisioned) io.out(summarise(result.provisioned));
       io.out(
         `cluster ${result.plan.name} is ready in ${Math.round((Date.now() - started) / 1000)} s: ` +
           result.plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ') +
           `${result.created.length > 0 ? ` (created ${result.created.join(', ')})` : ' (nothing to create)'}; image ${formatBytes(result.bytesDownloaded)} downloaded`,
       );
       io.out(`ssh: devcluster ssh ${result.plan.controller}   or   ssh -F ${result.sshConfig} ${result.plan.controller}`);
+    });
+
+  program
+    .command('provision')
+    .description(`run DevStack's steps on the running cluster: those not done yet, or --from a step on (${STEPS.join(', ')})`)
+    .option('--from <step>', 're-run this step and every later one')
+    .option('--only <node>', "only this node's steps")
+    .option('--stack-timeout <seconds>', 'budget for each stack.sh run', '7200')
+    .option('--follow', "print every node's output as it runs, prefixed by node")
+    .action(async (opts: { from?: string; only?: string; stackTimeout: string; follow?: boolean }, command: Command) => {
+      const loaded = await loadFor(command, io);
+      const result = await provision(loaded, {
+        ctx: { signal: io.signal, report: progressReporter(io) },
+        cacheLayout: cacheLayout(io.env),
+        stackTimeoutMs: seconds(opts.stackTimeout),
+        ...(opts.from === undefined ? {} : { from: opts.from }),
+        ...(opts.only === undefined ? {} : { only: opts.only }),
+        ...(opts.follow ? { onLine: followLines(io) } : {}),
+      });
+      io.out(summarise(result));
     });
 
   program
@@ -133,6 +163,16 @@ export function registerCluster(program: Command, io: CliIO): void {
       const removed = await down(loaded, { signal: io.signal, report: progressReporter(io) });
       for (const item of removed) io.out(`removed ${item}`);
     });
+}
+
+function followLines(io: CliIO): (node: string, step: string, line: string) => void {
+  return (node, step, line) => io.err(`[${node} ${step}] ${line}`);
+}
+
+function summarise(result: EngineResult): string {
+  if (result.ran.length === 0) return `provisioning: nothing to do (${result.skipped.length} steps already done)`;
+  const steps = result.ran.map((r) => `${r.node}/${r.step} ${Math.round(r.durationMs / 1000)} s`);
+  return `provisioned: ${steps.join(', ')}${result.skipped.length > 0 ? ` (${result.skipped.length} already done)` : ''}`;
 }
 
 /** A remote command's non-zero exit: passed through as devcluster's exit code, with no error text. */

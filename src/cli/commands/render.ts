@@ -10,12 +10,14 @@ import { planView, redactPlan } from '../../plan/redact.js';
 import { completeSecrets, readSecrets, stateDirFor } from '../../state/secrets.js';
 import { atomicWrite } from '../../fs/atomic-write.js';
 import { renderSeed, SEED_FILE_NAMES } from '../../cloudinit/seed.js';
+import { renderLocalConf } from '../../provision/local-conf.js';
+import { detectHostVirt } from '../../providers/libvirt/accel.js';
 
 export function registerRender(program: Command, io: CliIO): void {
   program
     .command('render')
     .description('print the plan: nodes, roles, addresses, MACs, host keys, services (secrets redacted)')
-    .option('--out <dir>', 'write the plan (DIR/plan.yaml) and each node\'s cloud-init seed (DIR/NODE/user-data, network-config, meta-data)')
+    .option('--out <dir>', 'write the plan (DIR/plan.yaml) and each node\'s cloud-init seed and DevStack config (DIR/NODE/user-data, network-config, meta-data, local.conf)')
     .option('--format <format>', 'yaml or json', 'yaml')
     .option('--show-secrets', 'include private keys and passwords (files written 0600)')
     .action(async (opts: { out?: string; format: string; showSecrets?: boolean }, command: Command) => {
@@ -48,10 +50,13 @@ export function registerRender(program: Command, io: CliIO): void {
       io.out(`wrote ${file}`);
       // Seeds from the plan as shown: with --show-secrets they are the real ones `up` will use.
       const seedPlan = opts.showSecrets ? plan : redactPlan(plan);
+      // A node has /dev/kvm only when this host nests KVM; `up` checks on the node itself.
+      const libvirtType = (await detectHostVirt()).nested ? 'kvm' : 'qemu';
       for (const node of seedPlan.nodes) {
         const seed = renderSeed(seedPlan, node);
         for (const name of SEED_FILE_NAMES) await atomicWrite(join(dir, node.name, name), seed[name], mode);
-        io.out(`wrote ${join(dir, node.name)}/{${SEED_FILE_NAMES.join(',')}}`);
+        await atomicWrite(join(dir, node.name, 'local.conf'), renderLocalConf(seedPlan, node, { libvirtType }), mode);
+        io.out(`wrote ${join(dir, node.name)}/{${[...SEED_FILE_NAMES, 'local.conf'].join(',')}}`);
       }
     });
 }

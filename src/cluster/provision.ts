@@ -1,0 +1,60 @@
+/** `provision`: run DevStack's steps again on a running cluster (all not yet done, or from a step on). */
+import { homedir } from 'node:os';
+import { DevclusterError } from '../errors.js';
+import type { Ctx } from '../events.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { CacheLayout } from '../images/cache.js';
+import type { EngineResult } from '../provision/engine.js';
+import { provisionCluster, secretsOf } from '../provision/provision.js';
+import { STEPS } from '../provision/steps.js';
+import { SessionPool } from '../ssh/session.js';
+import { lockCluster, openCluster } from './context.js';
+
+export interface ProvisionCommandOptions {
+  ctx: Ctx;
+  from?: string;
+  only?: string;
+  cacheLayout?: CacheLayout;
+  stackTimeoutMs?: number;
+  onLine?: (node: string, step: string, line: string) => void;
+}
+
+export async function provision(loaded: LoadedConfig, options: ProvisionCommandOptions): Promise<EngineResult> {
+  const { ctx } = options;
+  const { plan, provider, stateDir } = await openCluster(loaded);
+  if (options.from !== undefined && !(STEPS as readonly string[]).includes(options.from)) {
+    throw new DevclusterError('CONFIG_INVALID', `there is no step "${options.from}"`, { hint: `steps, in order: ${STEPS.join(', ')}` });
+  }
+  if (options.only !== undefined && !plan.nodes.some((n) => n.name === options.only)) {
+    throw new DevclusterError('NODE_NOT_FOUND', `cluster ${plan.name} has no node "${options.only}"`, { hint: `nodes: ${plan.nodes.map((n) => n.name).join(', ')}` });
+  }
+  const lock = await lockCluster(stateDir, plan.name, ctx);
+  const pool = new SessionPool(secretsOf(plan));
+  try {
+    const states = new Map((await provider.listNodes(plan.name, ctx)).map((s) => [s.node, s.state]));
+    const notRunning = plan.nodes.filter((n) => (options.only === undefined || n.name === options.only) && states.get(n.name) !== 'running');
+    if (notRunning.length > 0) {
+      throw new DevclusterError('NODE_NOT_FOUND', `${notRunning.map((n) => `${n.name} is ${states.get(n.name) ?? 'not created'}`).join(', ')}`, { hint: 'run `devcluster up` first' });
+    }
+    return await provisionCluster(plan, {
+      ctx,
+      stateDir,
+      provider,
+      pool,
+      host: {
+        baseDir: loaded.baseDir,
+        home: process.env.HOME ?? homedir(),
+        stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
+        cloneTimeoutMs: 15 * 60_000,
+        ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),
+      },
+      ...(options.from === undefined ? {} : { from: options.from }),
+      ...(options.only === undefined ? {} : { only: options.only }),
+      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
+    });
+  } finally {
+    await pool.closeAll();
+    await lock.release();
+    await provider.close?.();
+  }
+}

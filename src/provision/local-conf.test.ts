@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../config/load.js';
+import { completeSecrets } from '../state/secrets.js';
+import { buildPlan } from '../plan/plan.js';
+import { parseMetaSections, renderLocalConf } from './local-conf.js';
+
+async function planOf(text: string) {
+  const loaded = await parseConfigText(text, { file: 'devcluster.yaml', baseDir: tmpdir(), home: tmpdir(), agentSocket: undefined });
+  return buildPlan(loaded.config, loaded.userKeys, completeSecrets(loaded.config.name, loaded.config.nodes.map((n) => n.name)));
+}
+
+/** What bash sees after sourcing the localrc section, as stack.sh does. */
+function sourceLocalrc(conf: string, names: string[]): Record<string, string> {
+  const localrc = parseMetaSections(conf).find((s) => s.header === '[[local|localrc]]')?.lines.join('\n') ?? '';
+  const script = `enable_plugin() { PLUGINS+="$*;"; }\nPLUGINS=\n${localrc}\n${names.map((n) => `printf '%s=%s\\0' ${n} "\${${n}-}"`).join('\n')}`;
+  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' });
+  return Object.fromEntries(out.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+const THREE = `nodes:
+  - { name: controller, role: controller }
+  - { name: compute1, role: compute }
+  - { name: compute2, role: compute }
+`;
+
+describe('local.conf', () => {
+  it('controller and compute variants carry their role\'s values, as bash reads them', async () => {
+    const plan = await planOf(`${THREE}devstack:\n  plugins: [{ name: designate, url: https://opendev.org/openstack/designate, ref: master }]\n  journal: true\n`);
+    const [controller, compute1] = plan.nodes as [NonNullable<(typeof plan.nodes)[0]>, NonNullable<(typeof plan.nodes)[0]>];
+    const c = sourceLocalrc(renderLocalConf(plan, controller, { libvirtType: 'qemu' }), ['HOST_IP', 'SERVICE_HOST', 'ENABLED_SERVICES', 'ADMIN_PASSWORD', 'LIBVIRT_TYPE', 'USE_JOURNAL', 'FIXED_RANGE', 'PLUGINS', 'MYSQL_HOST']);
+    expect(c).toMatchObject({ HOST_IP: '192.168.150.10', SERVICE_HOST: '192.168.150.10', LIBVIRT_TYPE: 'qemu', USE_JOURNAL: 'True', FIXED_RANGE: '10.1.0.0/20', MYSQL_HOST: '' });
+    expect(c.ADMIN_PASSWORD).toBe(plan.devstack.passwords.admin);
+    expect(c.ENABLED_SERVICES?.split(',')).toEqual(expect.arrayContaining(['mysql', 'rabbit', 'key', 'n-api', 'n-cpu', 'c-api']));
+    expect(c.PLUGINS).toBe('designate https://opendev.org/openstack/designate master;');
+    const k = sourceLocalrc(renderLocalConf(plan, compute1, { libvirtType: 'kvm' }), ['HOST_IP', 'SERVICE_HOST', 'MYSQL_HOST', 'RABBIT_HOST', 'GLANCE_HOSTPORT', 'ENABLED_SERVICES', 'LIBVIRT_TYPE', 'VNCSERVER_LISTEN', 'PLUGINS', 'DATABASE_PASSWORD']);
+    expect(k).toMatchObject({ HOST_IP: '192.168.150.11', SERVICE_HOST: '192.168.150.10', MYSQL_HOST: '192.168.150.10', RABBIT_HOST: '192.168.150.10', GLANCE_HOSTPORT: '192.168.150.10:9292', LIBVIRT_TYPE: 'kvm', VNCSERVER_LISTEN: '192.168.150.11', PLUGINS: '' });
+    expect(k.ENABLED_SERVICES?.split(',')).not.toContain('mysql');
+    expect(k.ENABLED_SERVICES?.split(',')).toContain('n-cpu');
+    expect(k.DATABASE_PASSWORD).toBe(plan.devstack.passwords.database);
+  });
+
+  it('passwords and extra text with shell metacharacters arrive intact and execute nothing', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'dc-lc-')), 'ran');
+    const nasty = `p'a$(touch ${marker})\`touch ${marker}\`$HOME"x`;
+    const extra = `EXTRA_OPTS='$(touch ${marker}) \`x\` $HOME'\n[[post-config|$NOVA_CONF]]\n[DEFAULT]\ndebug = True\n`;
+    const plan = await planOf(`devstack:\n  passwords: { admin: ${JSON.stringify(nasty)} }\n  local_conf:\n    controller: ${JSON.stringify(extra)}\n`);
+    const conf = renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' });
+    const seen = sourceLocalrc(conf, ['ADMIN_PASSWORD', 'EXTRA_OPTS']);
+    expect(seen.ADMIN_PASSWORD).toBe(nasty);
+    expect(seen.EXTRA_OPTS).toBe(`$(touch ${marker}) \`x\` $HOME`);
+    expect(existsSync(marker)).toBe(false);
+    expect(conf).toContain('[[post-config|$NOVA_CONF]]\n[DEFAULT]\ndebug = True\n');
+  });
+
+  it("the user's localrc lines come after ours, so theirs win; sections merge by header", async () => {
+    const plan = await planOf(`devstack:\n  local_conf:\n    compute: "LIBVIRT_TYPE=kvm\\n[[post-config|/etc/nova/nova.conf]]\\n[libvirt]\\ncpu_mode = none\\n[[local|localrc]]\\nRECLONE=True\\n"\n`);
+    const compute = plan.nodes[1] as (typeof plan.nodes)[0] & object;
+    const conf = renderLocalConf(plan, compute, { libvirtType: 'qemu' });
+    expect(sourceLocalrc(conf, ['LIBVIRT_TYPE', 'RECLONE'])).toEqual({ LIBVIRT_TYPE: 'kvm', RECLONE: 'True' });
+    expect(conf.match(/\[\[local\|localrc\]\]/g)).toHaveLength(1);
+    expect(conf).toMatch(/\[\[post-config\|\/etc\/nova\/nova.conf\]\]\n\[libvirt\]\ncpu_mode = none\n$/);
+    // The controller gets none of the compute text.
+    expect(renderLocalConf(plan, plan.nodes[0] as typeof compute, { libvirtType: 'qemu' })).not.toContain('cpu_mode');
+  });
+
+  it('sources: a local tree on its pushed branch, a Gerrit change from review.opendev.org, libraries from git', async () => {
+    const plan = await planOf(`devstack:\n  sources: { nova: refs/changes/50/5050/1, oslo.policy: https://example.org/oslo.policy }\n`);
+    const conf = renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' });
+    expect(sourceLocalrc(conf, ['NOVA_REPO', 'NOVA_BRANCH', 'OSLO_POLICY_REPO', 'LIBS_FROM_GIT'])).toEqual({
+      NOVA_REPO: 'https://review.opendev.org/openstack/nova',
+      NOVA_BRANCH: 'refs/changes/50/5050/1',
+      OSLO_POLICY_REPO: 'https://example.org/oslo.policy',
+      LIBS_FROM_GIT: 'oslo.policy',
+    });
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * DevStack across the nodes, as stages for the engine, in the gate's order (orchestrate-devstack):
+ *   prepare, devstack, local-conf          every node, in parallel
+ *   stack                                  the controller
+ *   tls-ca                                 the computes (only with tls-proxy): the controller's CA first
+ *   stack                                  the computes, in parallel
+ *   discover                               the controller: tools/discover_hosts.sh, output checked
+ *   images, keypairs, security-groups      the controller: post-stack, each idempotent
+ *   grenade                                the controller (grenade mode)
+ * Scripts come from provision/ (uploaded once per run); secrets only ever travel as files over SFTP.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { DevclusterError } from '../errors.js';
+import type { Ctx } from '../events.js';
+import { resolveLocal } from '../config/load.js';
+import { PACKAGE_ROOT } from '../config/template.js';
+import type { CacheLayout } from '../images/cache.js';
+import { pullImage } from '../images/pull.js';
+import { imageSource } from '../images/source.js';
+import type { ClusterPlan, NodePlan } from '../plan/plan.js';
+import { run as runHost } from '../process/run.js';
+import { shq, type NodeSession, type RunResult } from '../ssh/session.js';
+import { StepCommandError, type Stage, type StepRun } from './engine.js';
+import { classifySource, DEST, DEVSTACK_DIR, LOCAL_BRANCH, renderLocalConf } from './local-conf.js';
+
+export const STEPS = ['prepare', 'devstack', 'local-conf', 'stack', 'tls-ca', 'discover', 'images', 'keypairs', 'security-groups', 'grenade'] as const;
+export type StepName = (typeof STEPS)[number];
+
+export const SCRIPTS_DIR = `${DEST}/devcluster/provision`;
+const WORK_DIR = `${DEST}/devcluster`;
+const PROVISION_SOURCE = join(PACKAGE_ROOT, 'provision');
+const GRENADE_URL = 'https://opendev.org/openstack/grenade';
+
+export interface HostContext {
+  /** Folder of devcluster.yaml: relative local paths start here. */
+  baseDir: string;
+  home: string;
+  cacheLayout?: CacheLayout;
+  /** Budgets (ms). */
+  stackTimeoutMs: number;
+  cloneTimeoutMs: number;
+}
+
+export type ProvisionNode = NodePlan & { id: string };
+
+/** Run a command and turn a non-zero exit into a StepCommandError the engine reports with its tail. */
+async function check(r: StepRun<ProvisionNode>, command: string, what: string, timeoutMs?: number): Promise<RunResult> {
+  const result = await r.session.run(command, {
+    signal: r.ctx.signal,
+    what,
+    logFile: r.logFile,
+    onLine: r.onLine,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+  if (result.code !== 0) throw new StepCommandError(result.code, result.tail, `${what} exited with ${result.code}`);
+  return result;
+}
+
+/** Things prepared once per run and shared by every node: the provision scripts, git bundles. */
+class RunCache {
+  private readonly scripts = new WeakMap<NodeSession, Promise<void>>();
+  private readonly bundles = new Map<string, Promise<string>>();
+  private tempDir: Promise<string> | undefined;
+
+  scriptsOn(session: NodeSession, signal: AbortSignal): Promise<void> {
+    let pending = this.scripts.get(session);
+    if (!pending) {
+      pending = (async () => {
+        const mkdir = await session.run(`mkdir -p ${shq(SCRIPTS_DIR)}`, { signal, what: 'make the scripts folder' });
+        if (mkdir.code !== 0) throw new DevclusterError('SSH_COMMAND_FAILED', `could not make ${SCRIPTS_DIR} on ${session.node}: ${mkdir.tail.join(' ')}`);
+        for (const file of (await readdir(PROVISION_SOURCE)).filter((f) => f.endsWith('.sh'))) {
+          await session.upload({ data: await readFile(join(PROVISION_SOURCE, file)) }, `${SCRIPTS_DIR}/${file}`, { mode: 0o755, signal });
+        }
+      })();
+      this.scripts.set(session, pending);
+      pending.catch(() => this.scripts.delete(session));
+    }
+    return pending;
+  }
+
+  /** A bundle of the committed HEAD of a local git tree (one per tree per run). */
+  bundle(tree: string, ctx: Ctx): Promise<string> {
+    let pending = this.bundles.get(tree);
+    if (!pending) {
+      pending = (async () => {
+        this.tempDir ??= mkdtemp(join(tmpdir(), 'devcluster-bundles-'));
+        const file = join(await this.tempDir, `${this.bundles.size}-${basename(tree).replace(/[^\w.-]/g, '_')}.bundle`);
+        const dirty = await runHost('git', ['-C', tree, 'status', '--porcelain', '--untracked-files=no'], { signal: ctx.signal });
+        if (dirty.stdout.trim() !== '') {
+          ctx.report({ kind: 'note', message: `${tree} has uncommitted changes: only its last commit is pushed to the nodes (commit to include them)` });
+        }
+        await runHost('git', ['-C', tree, 'bundle', 'create', file, 'HEAD'], { signal: ctx.signal, timeoutMs: 600_000 });
+        return file;
+      })();
+      this.bundles.set(tree, pending);
+    }
+    return pending;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.tempDir) await rm(await this.tempDir, { recursive: true, force: true });
+  }
+}
+
+/** Glance's name for a post_stack image: the catalog name, or the URL's file name without extension. */
+export function glanceName(image: string): string {
+  if (!/^[a-z]+:\/\//.test(image)) return image;
+  const file = basename(new URL(image).pathname);
+  return file.replace(/\.(qcow2|img|raw|vmdk|vdi|iso)$/i, '') || 'image';
+}
+
+/** post_stack.open_ports to post-stack.sh's RULE form: icmp, tcp:22, tcp:1000:2000. */
+export function ruleArg(port: string): string {
+  if (port === 'icmp') return 'icmp';
+  const [protocol, range] = port.split('/') as [string, string];
+  return `${protocol}:${range.replace('-', ':')}`;
+}
+
+async function pushTree(r: StepRun<ProvisionNode>, cache: RunCache, tree: string, dest: string): Promise<void> {
+  const bundle = await cache.bundle(tree, r.ctx);
+  const remote = `${WORK_DIR}/${basename(dest)}.bundle`;
+  await r.session.upload({ file: bundle }, remote, { mode: 0o644, signal: r.ctx.signal });
+  await check(r, `bash ${SCRIPTS_DIR}/fetch-git.sh --dest ${shq(dest)} --bundle ${shq(remote)} --branch ${LOCAL_BRANCH}`, `push ${tree} to ${dest}`);
+}
+
+export interface DevstackStages {
+  stages: Stage<ProvisionNode>[];
+  dispose: () => Promise<void>;
+}
+
+export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor: (node: string, ctx: Ctx) => Promise<NodeSession>): DevstackStages {
+  const cache = new RunCache();
+  const nodes: ProvisionNode[] = plan.nodes.map((n) => ({ ...n, id: n.hostKey.fingerprint }));
+  const controller = nodes.find((n) => n.name === plan.controller) as ProvisionNode;
+  const computes = nodes.filter((n) => n.role === 'compute');
+  const ds = plan.devstack;
+
+  /** Every step first makes sure the scripts are on the node. */
+  const step = (name: StepName, targets: ProvisionNode[], parallel: boolean, body: (r: StepRun<ProvisionNode>) => Promise<void>): Stage<ProvisionNode> => ({
+    step: name,
+    nodes: targets,
+    parallel,
+    run: async (r) => {
+      await cache.scriptsOn(r.session, r.ctx.signal);
+      await body(r);
+    },
+  });
+
+  const stages: Stage<ProvisionNode>[] = [
+    step('prepare', nodes, true, async (r) => {
+      const args: string[] = [];
+      if (plan.proxy.http) args.push('--http-proxy', plan.proxy.http);
+      if (plan.proxy.https) args.push('--https-proxy', plan.proxy.https);
+      if (plan.proxy.no_proxy) args.push('--no-proxy', plan.proxy.no_proxy);
+      await check(r, `bash ${SCRIPTS_DIR}/prepare.sh ${args.map(shq).join(' ')}`, 'prepare the node', 30 * 60_000);
+    }),
+    step('devstack', nodes, true, async (r) => {
+      const repo = classifySource(ds.repo);
+      if (repo.kind === 'local') await pushTree(r, cache, resolveLocal(repo.path, host), DEVSTACK_DIR);
+      else {
+        const url = repo.kind === 'url' ? repo.url : ds.repo;
+        await check(r, `bash ${SCRIPTS_DIR}/fetch-git.sh --dest ${shq(DEVSTACK_DIR)} --url ${shq(url)} --ref ${shq(ds.branch)} --timeout ${Math.round(host.cloneTimeoutMs / 1000)}`, `clone DevStack from ${url}`);
+      }
+      for (const [project, value] of Object.entries(ds.sources)) {
+        const source = classifySource(value);
+        if (source.kind === 'local') await pushTree(r, cache, resolveLocal(source.path, host), `${DEST}/${project}`);
+      }
+    }),
+    step('local-conf', nodes, true, async (r) => {
+      const kvm = await r.session.run('test -e /dev/kvm', { signal: r.ctx.signal, what: 'look for /dev/kvm', logFile: r.logFile });
+      const text = renderLocalConf(plan, r.node, { libvirtType: kvm.code === 0 ? 'kvm' : 'qemu' });
+      await r.session.upload({ data: text }, `${DEVSTACK_DIR}/local.conf`, { mode: 0o600, signal: r.ctx.signal });
+    }),
+    step('stack', [controller], false, async (r) => {
+      await check(r, `cd ${shq(DEVSTACK_DIR)} && ./stack.sh`, 'stack.sh', host.stackTimeoutMs);
+    }),
+  ];
+
+  if (ds.services.controller.includes('tls-proxy')) {
+    stages.push(
+      step('tls-ca', computes, true, async (r) => {
+        const source = await sessionFor(controller.name, r.ctx);
+        const tar = await source.run(`tar -C ${DEST}/data -cf - ca-bundle.pem CA`, { signal: r.ctx.signal, what: "pack the controller's CA", binaryStdout: true, logFile: r.logFile });
+        if (tar.code !== 0 || !tar.stdoutBytes) throw new StepCommandError(tar.code, tar.tail, `could not read ${DEST}/data/ca-bundle.pem and CA/ on ${controller.name}`);
+        await r.session.upload({ data: tar.stdoutBytes }, `${WORK_DIR}/ca.tar`, { mode: 0o600, signal: r.ctx.signal });
+        await check(r, `mkdir -p ${DEST}/data && tar -C ${DEST}/data -xf ${WORK_DIR}/ca.tar && rm -f ${WORK_DIR}/ca.tar`, "install the controller's CA");
+      }),
+    );
+  }
+
+  stages.push(
+    step('stack', computes, true, async (r) => {
+      await check(r, `cd ${shq(DEVSTACK_DIR)} && ./stack.sh`, 'stack.sh', host.stackTimeoutMs);
+    }),
+    step('discover', [controller], false, async (r) => {
+      const wanted = computes;
+      let missing: ProvisionNode[] = wanted;
+      for (let attempt = 1; attempt <= 6 && missing.length > 0; attempt++) {
+        if (attempt > 1) await new Promise((done) => setTimeout(done, 10_000));
+        const out = await check(r, `cd ${shq(DEVSTACK_DIR)} && ./tools/discover_hosts.sh`, 'tools/discover_hosts.sh');
+        if (out.stdout.trim() === '') {
+          throw new DevclusterError('PROVISION_CHECK_FAILED', 'tools/discover_hosts.sh printed nothing: nova-manage is not installed on the controller, so no compute was mapped', {
+            hint: "check that n-api and n-cond are enabled on the controller and that stack.sh installed nova",
+          });
+        }
+        const hosts = await check(r, 'nova-manage cell_v2 list_hosts', 'nova-manage cell_v2 list_hosts');
+        const listed = hosts.stdout;
+        missing = wanted.filter((n) => !new RegExp(`\\|\\s*(${n.shortHostname}|${n.hostname.replace(/\./g, '\\.')})\\s*\\|`).test(listed));
+      }
+      if (missing.length > 0) {
+        throw new DevclusterError('PROVISION_CHECK_FAILED', `after discover_hosts.sh, nova still has no host mapping for ${missing.map((n) => n.name).join(', ')}`, {
+          hint: 'their nova-compute did not register: look at `journalctl -u devstack@n-cpu` on them',
+        });
+      }
+    }),
+    step('images', [controller], false, async (r) => {
+      for (const image of plan.postStack.images) {
+        const name = glanceName(image);
+        const present = await r.session.run(`bash ${SCRIPTS_DIR}/post-stack.sh image-present ${shq(name)}`, { signal: r.ctx.signal, what: `look for image ${name}`, logFile: r.logFile, onLine: r.onLine });
+        if (present.code === 0) continue;
+        if (present.code !== 3) throw new StepCommandError(present.code, present.tail, `looking for image ${name} in Glance failed`);
+        const pulled = await pullImage(imageSource(image, host), { ctx: r.ctx, ...(host.cacheLayout ? { layout: host.cacheLayout } : {}) });
+        const remote = `${WORK_DIR}/images/${name}.${pulled.image.format}`;
+        await check(r, `mkdir -p ${WORK_DIR}/images`, 'make the image folder');
+        r.ctx.report({ kind: 'phase', label: r.node.name, message: `uploading ${name} (${Math.round(pulled.image.size / 1048576)} MiB)` });
+        await r.session.upload({ file: pulled.image.path }, remote, { mode: 0o644, signal: r.ctx.signal });
+        await check(r, `bash ${SCRIPTS_DIR}/post-stack.sh image ${shq(name)} ${shq(pulled.image.format)} ${shq(remote)}; rc=$?; rm -f ${shq(remote)}; exit $rc`, `create image ${name}`);
+      }
+    }),
+    step('keypairs', [controller], false, async (r) => {
+      const key = plan.stackUser.authorizedKeys[0] as string;
+      await r.session.upload({ data: `${key}\n` }, `${WORK_DIR}/keypair.pub`, { mode: 0o644, signal: r.ctx.signal });
+      for (const user of plan.postStack.keypair.users) {
+        await check(r, `bash ${SCRIPTS_DIR}/post-stack.sh keypair ${shq(user)} ${shq(plan.postStack.keypair.name)} ${WORK_DIR}/keypair.pub`, `keypair for ${user}`);
+      }
+    }),
+    step('security-groups', [controller], false, async (r) => {
+      if (plan.postStack.open_ports.length === 0) return;
+      for (const project of plan.postStack.keypair.users) {
+        await check(r, `bash ${SCRIPTS_DIR}/post-stack.sh rules ${shq(project)} ${plan.postStack.open_ports.map((p) => shq(ruleArg(p))).join(' ')}`, `security group rules of ${project}`);
+      }
+    }),
+  );
+
+  if (ds.mode === 'grenade') {
+    stages.push(
+      step('grenade', [controller], false, async (r) => {
+        await check(r, `bash ${SCRIPTS_DIR}/fetch-git.sh --dest ${DEST}/grenade --url ${GRENADE_URL} --ref ${shq(ds.branch)}`, 'clone grenade');
+        await check(r, `cp ${shq(`${DEVSTACK_DIR}/local.conf`)} ${DEST}/grenade/devstack.local.conf && cd ${DEST}/grenade && ./grenade.sh`, 'grenade.sh', host.stackTimeoutMs);
+      }),
+    );
+  }
+  return { stages, dispose: () => cache.dispose() };
+}
