@@ -39,6 +39,7 @@ export async function startSshd(hostKey: { private: string; public: string }, au
     'KbdInteractiveAuthentication no',
     'StrictModes no',
     'UsePAM no',
+    'Subsystem sftp internal-sftp',
     `PidFile ${join(dir, 'sshd.pid')}`,
   ].join('\n');
   await writeFile(join(dir, 'sshd_config'), `${config}\n`);
