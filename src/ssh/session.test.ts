@@ -89,14 +89,12 @@ describe('SSH sessions', () => {
     expect(() => process.kill(pid, 0)).not.toThrow();
     abort.abort();
     await expect(running).rejects.toMatchObject({ code: 'CANCELLED' });
+    // Alive = exists and is not a zombie (this machine's PID 1 may not reap orphans).
+    const isAlive = () => existsSync(`/proc/${pid}/stat`) && readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
     let alive = true;
     for (let i = 0; i < 100 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(50);
-      } catch {
-        alive = false;
-      }
+      alive = isAlive();
+      if (alive) await sleep(50);
     }
     expect(alive).toBe(false);
     // The connection is still good for the next command.
