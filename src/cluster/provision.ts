@@ -1,5 +1,6 @@
 /** `provision`: run DevStack's steps again on a running cluster (all not yet done, or from a step on). */
 import { homedir } from 'node:os';
+import { detectHostVirt } from '../providers/libvirt/accel.js';
 import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -44,6 +45,7 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
       host: {
         baseDir: loaded.baseDir,
         home: process.env.HOME ?? homedir(),
+        nestedVirt: (await detectHostVirt()).nested,
         stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
         cloneTimeoutMs: 15 * 60_000,
         ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),

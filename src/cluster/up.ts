@@ -4,6 +4,7 @@
  * on a complete cluster changes nothing; on a partial one it completes it.
  */
 import { homedir } from 'node:os';
+import { detectHostVirt } from '../providers/libvirt/accel.js';
 import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -140,6 +141,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
     const host: HostContext = {
       baseDir: loaded.baseDir,
       home: process.env.HOME ?? homedir(),
+      nestedVirt: (await detectHostVirt()).nested,
       stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
       cloneTimeoutMs: options.cloneTimeoutMs ?? 15 * 60_000,
       ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),

@@ -38,6 +38,11 @@ export interface HostContext {
   baseDir: string;
   home: string;
   cacheLayout?: CacheLayout;
+  /**
+   * Whether the nodes run on hardware virtualisation with nesting (KVM with nested=Y). Only then can a
+   * node's own /dev/kvm be trusted: a guest of TCG may show /dev/kvm on emulated SVM, unusably slow.
+   */
+  nestedVirt: boolean;
   /** Budgets (ms). */
   stackTimeoutMs: number;
   cloneTimeoutMs: number;
@@ -169,8 +174,8 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
       }
     }),
     step('local-conf', nodes, true, async (r) => {
-      const kvm = await r.session.run('test -e /dev/kvm', { signal: r.ctx.signal, what: 'look for /dev/kvm', logFile: r.logFile });
-      const text = renderLocalConf(plan, r.node, { libvirtType: kvm.code === 0 ? 'kvm' : 'qemu' });
+      const kvm = host.nestedVirt ? (await r.session.run('test -c /dev/kvm', { signal: r.ctx.signal, what: 'look for /dev/kvm', logFile: r.logFile })).code === 0 : false;
+      const text = renderLocalConf(plan, r.node, { libvirtType: kvm ? 'kvm' : 'qemu' });
       await r.session.upload({ data: text }, `${DEVSTACK_DIR}/local.conf`, { mode: 0o600, signal: r.ctx.signal });
     }),
     step('stack', [controller], false, async (r) => {
