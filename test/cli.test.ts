@@ -35,7 +35,7 @@ describe('devcluster CLI', () => {
     const { run } = await sandbox();
     const help = await run('--help');
     expect(help.exitCode).toBe(0);
-    for (const command of ['init', 'config', 'render', 'image', 'up', 'status', 'ssh', 'ssh-config', 'halt', 'down', 'doctor']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['init', 'config', 'render', 'image', 'up', 'provision', 'status', 'ssh', 'ssh-config', 'halt', 'down', 'doctor']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config');
     const version = await run('--version');
     expect(version.stdout.trim()).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);
@@ -91,6 +91,26 @@ describe('devcluster CLI', () => {
       }
     }
     expect(await readFile(join(cwd, 'out', 'compute1', 'user-data'), 'utf8')).toContain('hostname: compute1');
+    // Each node's local.conf for its role, passwords redacted.
+    const controllerConf = await readFile(join(cwd, 'out', 'controller', 'local.conf'), 'utf8');
+    const computeConf = await readFile(join(cwd, 'out', 'compute1', 'local.conf'), 'utf8');
+    expect(controllerConf).toMatch(/^\[\[local\|localrc\]\]\n/);
+    expect(controllerConf).toMatch(/^ENABLED_SERVICES=mysql,/m);
+    expect(computeConf).toContain('HOST_IP=192.168.150.11\nSERVICE_HOST=192.168.150.10\n');
+    expect(computeConf).toContain('RABBIT_HOST=192.168.150.10\n');
+    expect(computeConf).toMatch(/^ADMIN_PASSWORD=.*REDACTED/im);
+  });
+
+  it('provision refuses an unknown step or node before touching anything', async () => {
+    const { run, cwd } = await sandbox();
+    const step = await run('provision', '--from', 'stak');
+    expect(step.exitCode).toBe(2);
+    expect(step.stderr).toContain('error CONFIG_INVALID: there is no step "stak"');
+    expect(step.stderr).toContain('steps, in order: prepare, devstack, local-conf, stack, tls-ca, discover, images, keypairs, security-groups, grenade');
+    const node = await run('provision', '--only', 'compute9');
+    expect(node.exitCode).toBe(2);
+    expect(node.stderr).toContain('cluster dev has no node "compute9"');
+    await expect(stat(join(cwd, '.devcluster'))).rejects.toThrow();
   });
 
   it('init writes a commented config that validates; a second init refuses and keeps the file', async () => {

@@ -22,13 +22,15 @@ export interface ProvisionCommandOptions {
 
 export async function provision(loaded: LoadedConfig, options: ProvisionCommandOptions): Promise<EngineResult> {
   const { ctx } = options;
-  const { plan, provider, stateDir } = await openCluster(loaded);
+  // Checked before anything is made: a typo leaves no state behind.
   if (options.from !== undefined && !(STEPS as readonly string[]).includes(options.from)) {
     throw new DevclusterError('CONFIG_INVALID', `there is no step "${options.from}"`, { hint: `steps, in order: ${STEPS.join(', ')}` });
   }
-  if (options.only !== undefined && !plan.nodes.some((n) => n.name === options.only)) {
-    throw new DevclusterError('NODE_NOT_FOUND', `cluster ${plan.name} has no node "${options.only}"`, { hint: `nodes: ${plan.nodes.map((n) => n.name).join(', ')}` });
+  const names = loaded.config.nodes.map((n) => n.name);
+  if (options.only !== undefined && !names.includes(options.only)) {
+    throw new DevclusterError('NODE_NOT_FOUND', `cluster ${loaded.config.name} has no node "${options.only}"`, { hint: `nodes: ${names.join(', ')}` });
   }
+  const { plan, provider, stateDir } = await openCluster(loaded);
   const lock = await lockCluster(stateDir, plan.name, ctx);
   const pool = new SessionPool(secretsOf(plan));
   try {
