@@ -24,8 +24,11 @@ export interface HostKeyPlan {
 
 /** One network card of a node, as the provider attaches it and cloud-init configures it. */
 export interface NicPlan {
-  /** cluster: the NAT cluster network; management: the NAT network beside a bridged NIC; bridged: the host's LAN. */
-  role: 'cluster' | 'management' | 'bridged';
+  /**
+   * cluster: the NAT cluster network; management: the NAT network beside a bridged NIC; bridged: the
+   * host's LAN; nat: VirtualBox's NAT NIC (DHCP from VirtualBox, SSH forwarded from the host).
+   */
+  role: 'cluster' | 'management' | 'bridged' | 'nat';
   mac: string;
   /** Static address on the cluster network, absent for DHCP. */
   ipv4?: { address: string; prefix: number };
@@ -107,12 +110,30 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
   if (cidr === undefined) throw new TypeError(`buildPlan needs a validated config (cidr ${config.network.cidr})`);
   const ips = assignAddresses(cidr, config.nodes.map((n) => n.ip));
   // One call for both kinds of NIC, so a management MAC can never repeat another node's MAC.
-  const allMacs = assignMacs(config.name, [...config.nodes, ...config.nodes.map((n) => ({ name: `${n.name}/management` }))]);
-  const macs = allMacs.slice(0, config.nodes.length);
-  const managementMacs = allMacs.slice(config.nodes.length);
+  const vbox = config.provider === 'virtualbox';
+  const allMacs = assignMacs(config.name, [
+    ...config.nodes,
+    ...config.nodes.map((n) => ({ name: `${n.name}/management` })),
+    ...(vbox ? config.nodes.map((n) => ({ name: `${n.name}/nat` })) : []),
+  ]);
+  const n = config.nodes.length;
+  const macs = allMacs.slice(0, n);
+  const managementMacs = allMacs.slice(n, 2 * n);
+  const natMacs = allMacs.slice(2 * n);
   const gateway = formatIPv4(cidr.gateway);
-  const nicsFor = (ip: string, mac: string, managementMac: string): NicPlan[] => {
+  const nicsFor = (ip: string, mac: string, managementMac: string, natMac: string | undefined): NicPlan[] => {
     const ipv4 = { address: ip, prefix: cidr.prefix };
+    if (natMac !== undefined) {
+      // VirtualBox: NIC1 NAT (outbound traffic, SSH forwarded from 127.0.0.1), then the plan's
+      // addresses on a host-only NIC; in bridged mode the host's LAN as a third NIC.
+      const nat: NicPlan = { role: 'nat', mac: natMac, dhcp: true, defaultRoute: config.network.mode === 'nat', promiscuous: false };
+      if (config.network.mode === 'nat') return [nat, { role: 'cluster', mac, ipv4, dhcp: false, defaultRoute: false, promiscuous: false }];
+      return [
+        nat,
+        { role: 'management', mac: managementMac, ipv4, dhcp: false, defaultRoute: false, promiscuous: false },
+        { role: 'bridged', mac, dhcp: true, defaultRoute: true, promiscuous: true },
+      ];
+    }
     if (config.network.mode === 'nat') {
       return [{ role: 'cluster', mac, ipv4, gateway, dns: [gateway], dhcp: false, defaultRoute: true, promiscuous: false }];
     }
@@ -144,7 +165,7 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
         fingerprint: publicKeyFingerprint(hostKey.public),
         private: hostKey.private,
       },
-      nics: nicsFor(ips[i] as string, macs[i] as string, managementMacs[i] as string),
+      nics: nicsFor(ips[i] as string, macs[i] as string, managementMacs[i] as string, natMacs[i]),
     };
   });
 

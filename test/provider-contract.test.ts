@@ -1,0 +1,111 @@
+/**
+ * One contract, both providers: create a two-node cluster, list it, start it, stop it, delete it —
+ * and then the hypervisor holds nothing of the cluster. libvirt runs for real on qemu:///system (its
+ * test:/// driver keeps state per process, and volumes go through virsh, a second process);
+ * VirtualBox runs against the VBoxManage stand-in (test/fixtures/vbox), which keeps its state in a
+ * file and answers as the real one does.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/load.js';
+import { quietCtx } from '../src/events.js';
+import type { CachedImage } from '../src/images/cache.js';
+import { renderSeed } from '../src/cloudinit/seed.js';
+import { buildPlan } from '../src/plan/plan.js';
+import { completeSecrets } from '../src/state/secrets.js';
+import type { Provider } from '../src/providers/provider.js';
+import { LibvirtProvider } from '../src/providers/libvirt/provider.js';
+import { VirtualBoxProvider } from '../src/providers/virtualbox/provider.js';
+
+const STANDIN = resolve(import.meta.dirname, 'fixtures', 'vbox', 'VBoxManage');
+
+function tinyImage(dir: string): CachedImage {
+  const path = join(dir, 'tiny.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '64M']);
+  const hash = createHash('sha256').update(readFileSync(path)).update(dir).digest('hex');
+  return { url: `file://${path}`, algorithm: 'sha256', hash, size: statSync(path).size, format: 'qcow2', fetchedAt: new Date().toISOString(), path };
+}
+
+interface Harness {
+  provider: Provider & { close?: () => Promise<void> };
+  cidr: string;
+  /** Names of the hypervisor's resources that belong to the cluster. */
+  leftovers: (cluster: string) => string[];
+  cleanup: (image: CachedImage) => Promise<void>;
+}
+
+function libvirtHarness(): Harness {
+  const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args]).toString();
+  return {
+    provider: new LibvirtProvider({ uri: 'qemu:///system', pool: 'default' }),
+    cidr: '192.168.159.0/24',
+    leftovers: (cluster) =>
+      [...virsh('list', '--all', '--name').split('\n'), ...virsh('vol-list', 'default').split('\n').map((l) => l.trim().split(/\s+/)[0] ?? ''), ...virsh('net-list', '--all', '--name').split('\n')].filter(
+        (n) => n === `dc-${cluster}` || n.startsWith(`dc-${cluster}-`),
+      ),
+    cleanup: async (image) => {
+      execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'vol-delete', '--pool', 'default', `dc-base-sha256-${image.hash.slice(0, 16)}.qcow2`], { stdio: 'ignore' });
+    },
+  };
+}
+
+function vboxHarness(work: string): Harness {
+  const networks = join(work, 'networks.conf');
+  writeFileSync(networks, '* 192.168.0.0/16\n');
+  const env = { VBOX_STANDIN_HOME: work, VBOX_STANDIN_STATE: join(work, 'state.json'), VBOX_STANDIN_NETWORKS_CONF: networks, VBOX_STANDIN_ACPI_IGNORE: '1' };
+  const vbox = (...args: string[]) => execFileSync(STANDIN, args, { env: { ...process.env, ...env } }).toString();
+  return {
+    provider: new VirtualBoxProvider({ command: STANDIN, env }),
+    cidr: '192.168.160.0/24',
+    leftovers: (cluster) => vbox('list', 'vms').split('\n').map((l) => /^"(.*)"/.exec(l)?.[1] ?? '').filter((n) => n.startsWith(`dc-${cluster}-`)),
+    cleanup: async () => undefined,
+  };
+}
+
+describe.each([
+  ['libvirt (qemu:///system)', () => libvirtHarness()],
+  ['virtualbox (VBoxManage stand-in)', (work: string) => vboxHarness(work)],
+])('provider contract: %s', (_label, make) => {
+  it('create two nodes, list, start, stop, delete: nothing of the cluster is left', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'dc-contract-'));
+    const h = make(work);
+    const name = `ct${randomBytes(2).toString('hex')}`;
+    const provider = h.provider.name;
+    const loaded = await parseConfigText(
+      `name: ${name}\nprovider: ${provider}\nnetwork: { cidr: ${h.cidr} }\nnodes:\n  - { name: controller, role: controller, cpus: 1, memory: 256MiB, disk: 1GiB }\n  - { name: compute1, role: compute, cpus: 1, memory: 256MiB, disk: 1GiB }\n`,
+      { file: 'x', baseDir: work, home: work, agentSocket: undefined },
+    );
+    const plan = buildPlan(loaded.config, [], completeSecrets(name, ['controller', 'compute1']));
+    const image = tinyImage(work);
+    const ctx = quietCtx();
+    try {
+      await h.provider.ensureNetwork(plan, ctx);
+      for (const node of plan.nodes) expect(await h.provider.createNode(plan, node, image, renderSeed(plan, node), ctx)).toBe('created');
+      for (const node of plan.nodes) expect(await h.provider.createNode(plan, node, image, renderSeed(plan, node), ctx)).toBe('exists');
+      const listed = await h.provider.listNodes(name, ctx);
+      expect(listed.map((n) => `${n.node} ${n.role} ${n.state} ${n.ip}`)).toEqual([`compute1 compute stopped ${h.cidr.replace('0/24', '11')}`, `controller controller stopped ${h.cidr.replace('0/24', '10')}`]);
+      expect(listed.map((n) => n.resource).sort()).toEqual([`dc-${name}-compute1`, `dc-${name}-controller`]);
+      for (const node of plan.nodes) await h.provider.startNode(plan, node, ctx);
+      expect((await h.provider.listNodes(name, ctx)).map((n) => n.state)).toEqual(['running', 'running']);
+      const endpoint = h.provider.sshEndpoint(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object);
+      expect(endpoint.port).toBeGreaterThan(0);
+      // Blank disks never answer ACPI: the budget runs out and the node is powered off.
+      expect(await h.provider.stopNode(plan, 'controller', 1500, ctx)).toBe('forced');
+      expect(await h.provider.stopNode(plan, 'controller', 1500, ctx)).toBe('already-stopped');
+      expect((await h.provider.listNodes(name, ctx)).map((n) => `${n.node} ${n.state}`)).toEqual(['compute1 running', 'controller stopped']);
+      const removed = await h.provider.deleteCluster(name, ['controller', 'compute1'], ctx);
+      expect(removed.join(' ')).toContain(`dc-${name}-controller`);
+      expect(removed.join(' ')).toContain(`dc-${name}-compute1`);
+      expect(await h.provider.listNodes(name, ctx)).toEqual([]);
+      expect(h.leftovers(name)).toEqual([]);
+    } finally {
+      await h.provider.deleteCluster(name, ['controller', 'compute1'], ctx).catch(() => undefined);
+      await h.cleanup(image).catch(() => undefined);
+      await h.provider.close?.();
+    }
+  }, 180_000);
+});
