@@ -4,7 +4,8 @@
  * binding loaded in a child node. Hosts without these tools skip the tests that need them.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -229,6 +230,17 @@ describe('runChecks', () => {
       ['vboxdrv', 'fail'],
     ]);
     expect(findings.find((f) => f.id === 'vboxmanage')?.fix?.description).toContain('virtualbox.org');
+  });
+
+  it('virtualbox provider: reports the version VBoxManage gives, and refuses one older than 6.1', async () => {
+    // The VBoxManage stand-in (test/fixtures/vbox) prints versions as the real one does.
+    const bin = await emptyDir();
+    await symlink(fileURLToPath(new URL('../../test/fixtures/vbox/VBoxManage', import.meta.url)), join(bin, 'VBoxManage'));
+    const env = (version: string) => ({ PATH: `${bin}:/usr/bin:/bin`, VBOX_STANDIN_VERSION: version, VBOX_STANDIN_HOME: bin });
+    const now = await runChecks({ provider: 'virtualbox', uid: 0, root: await emptyDir(), env: env('7.0.20r163906'), only: ['vboxmanage'] });
+    expect(now).toEqual([expect.objectContaining({ id: 'vboxmanage', status: 'ok', message: 'VBoxManage 7.0.20r163906' })]);
+    const old = await runChecks({ provider: 'virtualbox', uid: 0, root: await emptyDir(), env: env('6.0.24r139119'), only: ['vboxmanage'] });
+    expect(old).toEqual([expect.objectContaining({ id: 'vboxmanage', status: 'fail', message: expect.stringContaining('6.1 or later') })]);
   });
 
   it('knows every check id it can report', () => {

@@ -436,9 +436,14 @@ export async function runChecks(options: CheckOptions): Promise<Finding[]> {
     checkTool('qemu', 'qemu-system-x86_64', ['--version'], 'qemu-system-x86', o, (s) => /version\s+(\S+)/.exec(firstLine(s))?.[1]),
   );
   add('qemu-img', true, () => checkTool('qemu-img', 'qemu-img', ['--version'], 'qemu-utils', o, (s) => /version\s+(\S+)/.exec(firstLine(s))?.[1]));
-  add('vboxmanage', !libvirt, () =>
-    checkTool('vboxmanage', 'VBoxManage', ['--version'], undefined, o, (s) => firstLine(s).trim(), 'install VirtualBox from https://www.virtualbox.org/wiki/Linux_Downloads (Debian does not ship it)'),
-  );
+  add('vboxmanage', !libvirt, async () => {
+    const found = await checkTool('vboxmanage', 'VBoxManage', ['--version'], undefined, o, (s) => s.trim().split('\n').pop()?.trim(), 'install VirtualBox from https://www.virtualbox.org/wiki/Linux_Downloads (Debian does not ship it)');
+    const version = /^VBoxManage (\d+)\.(\d+)/.exec(found.message);
+    if (found.status === 'ok' && version && (Number(version[1]) < 6 || (Number(version[1]) === 6 && Number(version[2]) < 1))) {
+      return { id: 'vboxmanage', status: 'fail', message: `${found.message}: VirtualBox 6.1 or later is needed (nested virtualisation)`, fix: { description: 'install VirtualBox 7 from https://www.virtualbox.org/wiki/Linux_Downloads', commands: [] } };
+    }
+    return found;
+  });
   add('iso', true, () => checkIsoTool(options));
   add('kvm', libvirt, () => checkKvm({ root: o.root, sessionUri: isSessionUri(o.uri) }));
   add('nested', libvirt, () => checkNested({ root: o.root, uid: o.uid }));
