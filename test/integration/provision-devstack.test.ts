@@ -164,7 +164,7 @@ describe('provisioning DevStack over SSH on real guests', () => {
         expect(text).toContain('MYSQL_HOST=192.168.158.10\n');
         expect(text).not.toMatch(/ENABLED_SERVICES=.*\bmysql\b/);
         expect(text).toContain('LIBVIRT_TYPE=qemu\n');
-        expect(text).toContain('NOVA_BRANCH=devcluster-local\n');
+        expect(text).toMatch(/^NOVA_BRANCH=devcluster-local$/m);
       }
       // The local nova tree reached every node at its commit, on the branch local.conf names.
       for (const node of ['controller', 'compute1', 'compute2']) {
