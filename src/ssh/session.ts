@@ -145,8 +145,9 @@ export class NodeSession {
     };
     log?.write(`# ${new Date().toISOString()} ${this.node}: ${this.mask(options.what)}\n# $ ${this.mask(command)}\n`);
     // The login shell announces its pid (= its process group: sshd made it a session leader), then
-    // becomes bash running the command, so the whole tree can be stopped by group.
-    const wrapped = `echo "${PID_MARK}$$" >&2; exec bash -c ${shq(command)}`;
+    // becomes bash running the command, so the whole tree can be stopped by group. --norc: the login
+    // shell has read ~/.bashrc already (bash does for sshd's commands); a second read costs time.
+    const wrapped = `echo "${PID_MARK}$$" >&2; exec bash --norc -c ${shq(command)}`;
     try {
       const code = await new Promise<number>((resolve, reject) => {
         this.client.exec(wrapped, (error, channel) => {
