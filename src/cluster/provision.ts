@@ -1,6 +1,4 @@
 /** `provision`: run DevStack's steps again on a running cluster (all not yet done, or from a step on). */
-import { homedir } from 'node:os';
-import { detectHostVirt } from '../providers/libvirt/accel.js';
 import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -10,6 +8,7 @@ import { provisionCluster, secretsOf } from '../provision/provision.js';
 import { STEPS } from '../provision/steps.js';
 import { SessionPool } from '../ssh/session.js';
 import { lockCluster, openCluster } from './context.js';
+import { hostContext } from './host-context.js';
 
 export interface ProvisionCommandOptions {
   ctx: Ctx;
@@ -44,14 +43,7 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
       stateDir,
       provider,
       pool,
-      host: {
-        baseDir: loaded.baseDir,
-        home: process.env.HOME ?? homedir(),
-        nestedVirt: (await detectHostVirt()).nested,
-        stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
-        cloneTimeoutMs: 15 * 60_000,
-        ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),
-      },
+      host: await hostContext(loaded, options),
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.only === undefined ? {} : { only: options.only }),
       ...(options.onLine === undefined ? {} : { onLine: options.onLine }),

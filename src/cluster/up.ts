@@ -4,7 +4,6 @@
  * on a complete cluster changes nothing; on a partial one it completes it.
  */
 import { homedir } from 'node:os';
-import { detectHostVirt } from '../providers/libvirt/accel.js';
 import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -18,8 +17,8 @@ import { SessionPool } from '../ssh/session.js';
 import type { EngineResult } from '../provision/engine.js';
 import { provisionCluster, secretsOf } from '../provision/provision.js';
 import { ProvisionState } from '../provision/state.js';
-import type { HostContext } from '../provision/steps.js';
 import { lockCluster, openCluster } from './context.js';
+import { hostContext } from './host-context.js';
 import { writeSshFiles } from './ssh-files.js';
 
 export interface UpOptions {
@@ -138,14 +137,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
       await (await ProvisionState.load(stateDir)).forget((node) => fresh.has(plan.controller) || fresh.has(node));
     }
     if (options.noProvision) return result;
-    const host: HostContext = {
-      baseDir: loaded.baseDir,
-      home: process.env.HOME ?? homedir(),
-      nestedVirt: (await detectHostVirt()).nested,
-      stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
-      cloneTimeoutMs: options.cloneTimeoutMs ?? 15 * 60_000,
-      ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),
-    };
+    const host = await hostContext(loaded, options);
     result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host, ...(options.onLine ? { onLine: options.onLine } : {}) });
     return result;
   } finally {

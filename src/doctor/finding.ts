@@ -18,13 +18,9 @@ export interface Finding {
   fix?: Fix;
 }
 
-const PLAIN = /^[A-Za-z0-9_@%+=:,./^-]+$/;
+import { shellQuote } from '../process/quote.js';
 
-/** One argument as a POSIX shell would need it written, for showing a command to a person. */
-export function shellQuote(arg: string): string {
-  if (PLAIN.test(arg)) return arg;
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote };
 
 export function formatCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');

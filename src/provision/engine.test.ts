@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../events.js';
 import { generateKeyPair } from '../state/secrets.js';
-import { SessionPool, shq } from '../ssh/session.js';
+import { shellQuote as shq } from '../process/quote.js';
+import { SessionPool } from '../ssh/session.js';
 import { startNetnsHosts, type NetnsHosts } from '../../test/support/netns-hosts.js';
 import { runStages, StepCommandError, type EngineNode, type Stage, type StepRun } from './engine.js';
 

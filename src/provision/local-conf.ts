@@ -6,6 +6,7 @@
  */
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import { isLocalPath } from '../config/load.js';
+import { shellQuote as bashValue } from '../process/quote.js';
 
 /** Where DevStack and the pushed trees live on a node (the stack user's home, DevStack's DEST). */
 export const DEST = '/opt/stack';
@@ -35,12 +36,6 @@ export function projectVar(project: string): string {
 /** Libraries are installed from git through LIBS_FROM_GIT rather than a *_REPO of a service. */
 function isLibrary(project: string): boolean {
   return /^(oslo\.|python-|os-|osc-|keystoneauth|keystonemiddleware|castellan|tooz|taskflow|stevedore|futurist|cliff|debtcollector|automaton|glance_store|ovsdbapp|pycadf)/.test(project);
-}
-
-/** A value for a bash assignment in localrc: plain when safe, single-quoted otherwise. */
-export function bashValue(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]*$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 interface Section {

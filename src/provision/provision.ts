@@ -20,9 +20,12 @@ export interface ProvisionOptions {
   onLine?: (node: string, step: string, line: string) => void;
 }
 
-/** Every value that must never reach a log or the terminal: passwords, private keys, proxy credentials. */
+/**
+ * Every value to mask in logs and on the terminal: passwords and proxy credentials. (Private keys are
+ * never sent as text a command could print, and masking works line by line, so they are not listed.)
+ */
 export function secretsOf(plan: ClusterPlan): string[] {
-  const secrets = [...Object.values(plan.devstack.passwords), plan.clusterKey.private, ...plan.nodes.map((n) => n.hostKey.private)];
+  const secrets = [...Object.values(plan.devstack.passwords)];
   for (const url of [plan.proxy.http, plan.proxy.https]) {
     if (!url) continue;
     try {
@@ -35,9 +38,8 @@ export function secretsOf(plan: ClusterPlan): string[] {
   return secrets.filter((s) => s.length >= 4);
 }
 
-export function connectBudgetMs(): number {
-  return 120_000;
-}
+/** How long to keep trying to reach a node that is already up. */
+const CONNECT_BUDGET_MS = 120_000;
 
 export async function provisionCluster(plan: ClusterPlan, options: ProvisionOptions): Promise<EngineResult> {
   const sessionFor = (name: string, ctx: Ctx) => {
@@ -46,7 +48,7 @@ export async function provisionCluster(plan: ClusterPlan, options: ProvisionOpti
     const endpoint = options.provider.sshEndpoint(plan, node);
     return options.pool.get(
       { node: node.name, label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
-      { signal: ctx.signal, budgetMs: connectBudgetMs() },
+      { signal: ctx.signal, budgetMs: CONNECT_BUDGET_MS },
     );
   };
   const { stages, dispose } = devstackStages(plan, options.host, sessionFor);

@@ -21,7 +21,8 @@ import { pullImage } from '../images/pull.js';
 import { imageSource } from '../images/source.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import { run as runHost } from '../process/run.js';
-import { shq, type NodeSession, type RunResult } from '../ssh/session.js';
+import { shellQuote as shq } from '../process/quote.js';
+import type { NodeSession, RunResult } from '../ssh/session.js';
 import { StepCommandError, type Stage, type StepRun } from './engine.js';
 import { classifySource, DEST, DEVSTACK_DIR, LOCAL_BRANCH, renderLocalConf } from './local-conf.js';
 

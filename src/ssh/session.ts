@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type ssh2 from 'ssh2';
 import { DevclusterError } from '../errors.js';
+import { shellQuote as shq } from '../process/quote.js';
 import { closeClient, connectPinned, type ConnectOptions, type SshTarget } from './connect.js';
 
 const PID_MARK = '@@devcluster-pgid ';
@@ -90,12 +91,6 @@ function openLog(file: string): Promise<WriteStream> {
 
 function closeLog(stream: WriteStream | undefined): Promise<void> {
   return new Promise((resolve) => (stream ? stream.end(resolve) : resolve()));
-}
-
-/** Quote one argument for a POSIX shell. */
-export function shq(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 export class NodeSession {
@@ -200,17 +195,6 @@ export class NodeSession {
     } finally {
       await closeLog(log);
     }
-  }
-
-  /** Run and require exit 0; otherwise SSH_COMMAND_FAILED with the exit code and last lines. */
-  async check(command: string, options: RunOptions): Promise<RunResult> {
-    const result = await this.run(command, options);
-    if (result.code !== 0) {
-      throw new DevclusterError('SSH_COMMAND_FAILED', `${options.what} failed on ${this.node} with exit code ${result.code}`, {
-        details: [...(options.logFile ? [`log: ${options.logFile}`] : []), ...result.tail.slice(-15).map((l) => `| ${l}`)],
-      });
-    }
-    return result;
   }
 
   private async killGroup(pgid: number | undefined): Promise<void> {
