@@ -45,9 +45,24 @@ export function randomPassword(length = 24): string {
   return out;
 }
 
+/**
+ * A fresh ed25519 key pair in OpenSSH format.
+ * ssh2 strips leading zero bytes from the 32-byte public key, so about one pair in 256 is malformed
+ * (OpenSSH: `Load key …: error in libcrypto`; mscdex/ssh2#1390, #1513, open). Such a pair is drawn again.
+ */
 export function generateKeyPair(comment: string): KeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return { private: pair.private, public: pair.public.trim() };
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (ed25519PublicLength(pair.public) === 32) return { private: pair.private, public: pair.public.trim() };
+  }
+}
+
+/** Length of the raw key inside an `ssh-ed25519 AAAA…` line (32 when well formed). */
+export function ed25519PublicLength(line: string): number {
+  const blob = Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64');
+  const typeLength = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  const at = 4 + typeLength;
+  return blob.length >= at + 4 ? blob.readUInt32BE(at) : -1;
 }
 
 /**
