@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
+import { generateKeyPair } from '../../src/state/secrets.js';
 import { startNetnsHosts, type NetnsHost, type NetnsHosts } from './netns-hosts.js';
 
 function keyBlob(publicLine: string): Buffer {
@@ -73,8 +74,8 @@ afterAll(async () => {
 describe('netns hosts', () => {
   it('gives 3 hosts with their own host keys and hostnames that reach each other, and cleans up', async () => {
     const names = ['controller', 'compute1', 'compute2'];
-    const hostKeys = Object.fromEntries(names.map((name) => [name, ssh2.utils.generateKeyPairSync('ed25519', { comment: `host@${name}` })]));
-    const userKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'user@test' });
+    const hostKeys = Object.fromEntries(names.map((name) => [name, generateKeyPair(`host@${name}`)]));
+    const userKey = generateKeyPair('user@test');
 
     const t0 = Date.now();
     cluster = await startNetnsHosts({ names, hostKeys, authorizedKeys: [userKey.public] });
