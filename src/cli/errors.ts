@@ -2,7 +2,7 @@
 import { USAGE_CODES, isDevclusterError } from '../errors.js';
 import type { CliIO } from './io.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 function causeChain(error: unknown): string[] {
   const lines: string[] = [];
@@ -28,4 +28,15 @@ export function reportError(io: CliIO, error: unknown, verbose: boolean): number
   else lines.push('hint: this is a bug in devcluster; run again with --verbose and report the output');
   io.err(lines.join('\n'));
   return EXIT.failed;
+}
+
+/**
+ * Ctrl-C: whatever the running operation threw while stopping is not news to the user. Say what
+ * was stopped and how to go on; the cause only with -v.
+ */
+export function reportInterrupted(io: CliIO, command: string, error: unknown, verbose: boolean): number {
+  const lines = [`interrupted: ${command} stopped; what it finished is kept. Run \`devcluster ${command}\` again to go on from here, or \`devcluster down\` to remove the cluster.`];
+  if (verbose) lines.push(error instanceof Error ? error.stack ?? error.message : String(error), ...causeChain(error));
+  io.err(lines.join('\n'));
+  return EXIT.interrupted;
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { processIO, type CliIO } from './io.js';
-import { EXIT, reportError } from './errors.js';
+import { EXIT, reportError, reportInterrupted } from './errors.js';
 import { registerConfig } from './commands/config.js';
 import { registerInit } from './commands/init.js';
 import { registerRender } from './commands/render.js';
@@ -55,6 +55,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       return EXIT.usage;
     }
     if (error instanceof SshExit) return error.code;
+    if (io.signal.aborted) {
+      const names = new Set(program.commands.map((c) => c.name()));
+      return reportInterrupted(io, argv.slice(2).find((a) => names.has(a)) ?? 'up', error, verbose);
+    }
     return reportError(io, error, verbose);
   }
 }

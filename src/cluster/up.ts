@@ -8,7 +8,7 @@ import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { LoadedConfig } from '../config/load.js';
 import { renderSeed } from '../cloudinit/seed.js';
-import type { CacheLayout } from '../images/cache.js';
+import type { CachedImage, CacheLayout } from '../images/cache.js';
 import { pullImage } from '../images/pull.js';
 import { imageSource } from '../images/source.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
@@ -28,6 +28,8 @@ export interface UpOptions {
   cacheLayout?: CacheLayout;
   /** Skip DevStack: stop once the nodes are ready. */
   noProvision?: boolean;
+  /** Return once the nodes are started: no wait for SSH, no DevStack. */
+  noWait?: boolean;
   /** Budgets for stack.sh and git clones (ms). */
   stackTimeoutMs?: number;
   cloneTimeoutMs?: number;
@@ -41,7 +43,9 @@ export interface UpResult {
   started: string[];
   bytesDownloaded: number;
   sshConfig: string;
-  /** Undefined with noProvision. */
+  /** False with noWait: the nodes were started, not waited for. */
+  waited: boolean;
+  /** Undefined with noProvision or noWait. */
   provisioned?: EngineResult;
 }
 
@@ -104,6 +108,24 @@ async function allOrFirstError<T>(items: readonly T[], ctx: Ctx, work: (item: T,
   if (first !== undefined) throw first;
 }
 
+/**
+ * Every node's disk, seed and VM: the first node alone (it imports the shared base image), then the
+ * others together. Returns the nodes that were new, in plan order.
+ */
+export async function createNodes(provider: Provider, plan: ClusterPlan, image: CachedImage, ctx: Ctx): Promise<string[]> {
+  const created = new Set<string>();
+  const create = async (node: NodePlan, c: Ctx) => {
+    if ((await provider.createNode(plan, node, image, renderSeed(plan, node), c)) === 'created') {
+      created.add(node.name);
+      c.report({ kind: 'phase', label: node.name, message: 'defined' });
+    }
+  };
+  const [first, ...rest] = plan.nodes;
+  if (first) await create(first, ctx);
+  await allOrFirstError(rest, ctx, create);
+  return plan.nodes.filter((n) => created.has(n.name)).map((n) => n.name);
+}
+
 export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> {
   const { ctx } = options;
   const cluster = await openCluster(loaded);
@@ -115,13 +137,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
     ctx.report({ kind: 'phase', label: plan.name, message: `image ${source.label}` });
     const pulled = await pullImage(source, { ctx, ...(options.cacheLayout ? { layout: options.cacheLayout } : {}) });
     await provider.ensureNetwork(plan, ctx);
-    const created: string[] = [];
-    for (const node of plan.nodes) {
-      if ((await provider.createNode(plan, node, pulled.image, renderSeed(plan, node), ctx)) === 'created') {
-        created.push(node.name);
-        ctx.report({ kind: 'phase', label: node.name, message: 'defined' });
-      }
-    }
+    const created = await createNodes(provider, plan, pulled.image, ctx);
     const existing = new Map((await provider.listNodes(plan.name, ctx)).map((s) => [s.node, s]));
     const toStart = plan.nodes.filter((n) => existing.get(n.name)?.state !== 'running');
     await allOrFirstError(toStart, ctx, async (node, c) => {
@@ -129,8 +145,9 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
       c.report({ kind: 'phase', label: node.name, message: 'started' });
     });
     const sshFiles = await writeSshFiles(plan, stateDir);
+    const result: UpResult = { plan, created, started: toStart.map((n) => n.name), bytesDownloaded: pulled.bytesDownloaded, sshConfig: sshFiles.config, waited: !options.noWait };
+    if (options.noWait) return result;
     await allOrFirstError(plan.nodes, ctx, (node, c) => waitForNode(provider, plan, node, options.bootBudgetMs, c, pool));
-    const result: UpResult = { plan, created, started: toStart.map((n) => n.name), bytesDownloaded: pulled.bytesDownloaded, sshConfig: sshFiles.config };
     if (created.length > 0) {
       // A new node has none of its steps; a new controller means a new cloud: every step again.
       const fresh = new Set(created);

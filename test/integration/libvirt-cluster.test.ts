@@ -11,19 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { libvirtLeftovers as leftovers } from '../support/leftovers.js';
 import { requireTestImage } from '../support/test-image.js';
 
 const BIN = fileURLToPath(new URL('../../bin/devcluster.js', import.meta.url));
-const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args]).toString();
 
-function leftovers(cluster: string): string[] {
-  const prefix = `dc-${cluster}`;
-  return [
-    ...virsh('list', '--all', '--name').split('\n'),
-    ...virsh('vol-list', 'default').split('\n').map((l) => l.trim().split(/\s+/)[0] ?? ''),
-    ...virsh('net-list', '--all', '--name').split('\n'),
-  ].filter((name) => name === prefix || name.startsWith(`${prefix}-`));
-}
 
 async function clusterDir(name: string, image: string, cidr: string, nodes: number) {
   const dir = await mkdtemp(join(tmpdir(), `dc-${name}-`));

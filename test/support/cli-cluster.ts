@@ -15,14 +15,15 @@ export function testImageSpec(image: string, sums: string): string {
   return `{ url: "file://${image}", checksums_url: "file://${sums}" }`;
 }
 
-export type CliRun = (...args: string[]) => Promise<{ exitCode: number | undefined; stdout: string; stderr: string }>;
+export type CliRun = (...args: string[]) => Promise<{ exitCode: number | undefined; stdout: string; stderr: string; pid?: number }>;
 
 /** Write `lines` as WORK/devcluster.yaml and return a runner of the CLI in WORK. */
 export async function clusterInDir(work: string, lines: readonly string[]): Promise<CliRun> {
   await writeFile(join(work, 'devcluster.yaml'), `${lines.join('\n')}\n`);
   return async (...args) => {
-    const result = await execa('node', [BIN, ...args], { cwd: work, reject: false, env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') } });
-    return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+    const subprocess = execa('node', [BIN, ...args], { cwd: work, reject: false, env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') } });
+    const result = await subprocess;
+    return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), ...(subprocess.pid === undefined ? {} : { pid: subprocess.pid }) };
   };
 }
 

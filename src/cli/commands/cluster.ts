@@ -30,8 +30,9 @@ export function registerCluster(program: Command, io: CliIO): void {
     .option('--boot-timeout <seconds>', 'budget per node from start to cloud-init done', '900')
     .option('--stack-timeout <seconds>', 'budget for each stack.sh run', '7200')
     .option('--no-provision', 'stop once the nodes are ready: no DevStack')
+    .option('--no-wait', 'return once the nodes are started: no wait for SSH, no DevStack')
     .option('--follow', "print every node's output as it runs, prefixed by node")
-    .action(async (opts: { bootTimeout: string; stackTimeout: string; provision: boolean; follow?: boolean }, command: Command) => {
+    .action(async (opts: { bootTimeout: string; stackTimeout: string; provision: boolean; wait: boolean; follow?: boolean }, command: Command) => {
       const loaded = await loadFor(command, io);
       const started = Date.now();
       const result = await up(loaded, {
@@ -40,11 +41,12 @@ export function registerCluster(program: Command, io: CliIO): void {
         stackTimeoutMs: seconds(opts.stackTimeout),
         cacheLayout: cacheLayout(io.env),
         noProvision: !opts.provision,
+        noWait: !opts.wait,
         ...(opts.follow ? { onLine: followLines(io) } : {}),
       });
       if (result.provisioned) io.out(summarise(result.provisioned));
       io.out(
-        `cluster ${result.plan.name} is ready in ${Math.round((Date.now() - started) / 1000)} s: ` +
+        `cluster ${result.plan.name} is ${result.waited ? 'ready' : 'started (not waited for)'} in ${Math.round((Date.now() - started) / 1000)} s: ` +
           result.plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ') +
           `${result.created.length > 0 ? ` (created ${result.created.join(', ')})` : ' (nothing to create)'}; image ${formatBytes(result.bytesDownloaded)} downloaded`,
       );

@@ -1,0 +1,90 @@
+// 6. Memory during a three-node `up` with provisioning (the fake DevStack of the tests, pushed from a
+// local checkout): the devcluster process's peak RSS (getrusage, written at exit), and for every qemu
+// process of the cluster, sampled every 5 s, its resident memory beyond the guest's RAM — everything
+// but the guest-RAM mapping (translation cache, qemu's own heap, device buffers).
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setInterval, clearInterval } from 'node:timers';
+import { pathToFileURL } from 'node:url';
+import { devcluster, finished, timed } from './lib.mjs';
+
+const GUEST_RAM_KIB = 1024 * 1024;
+
+/** Resident KiB of a qemu process: total, and outside the guest-RAM mapping(s). */
+function qemuResident(pid) {
+  let total = 0;
+  let guest = 0;
+  let size = 0;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^(Size|Rss):\s+(\d+) kB/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'Size') size = Number(m[2]);
+    else {
+      total += Number(m[2]);
+      if (size >= GUEST_RAM_KIB * 0.9) guest += Number(m[2]);
+    }
+  }
+  return { total, beyond: total - guest };
+}
+
+function qemuPids(name) {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return args.includes('qemu-system') && args.includes(`guest=dc-${name}-`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export async function benchMemory({ ROOT, work, testImage }) {
+  const { image, sums } = testImage();
+  const dir = join(work, 'memory');
+  mkdirSync(dir);
+  const repo = join(dir, 'devstack');
+  cpSync(join(ROOT, 'test', 'fixtures', 'fake-devstack'), repo, { recursive: true });
+  execFileSync('git', ['init', '-q', '-b', 'master', repo]);
+  execFileSync('git', ['-C', repo, 'add', '.']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=b', '-c', 'user.email=b@example.org', 'commit', '-qm', 'fake devstack']);
+  const name = `bm${process.pid % 10000}`;
+  writeFileSync(
+    join(dir, 'devcluster.yaml'),
+    [
+      `name: ${name}`,
+      `image: { url: "file://${image}", checksums_url: "file://${sums}" }`,
+      'network: { cidr: 192.168.165.0/24 }',
+      'nodes:',
+      '  - { name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }',
+      '  - { name: compute1, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }',
+      '  - { name: compute2, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }',
+      `devstack: { repo: ${JSON.stringify(repo)}, layer: 1 }`,
+      'post_stack: { images: [] }',
+      '',
+    ].join('\n'),
+  );
+  const rssFile = join(dir, 'maxrss');
+  let overheadKiB = 0;
+  let qemuMaxKiB = 0;
+  const sampler = setInterval(() => {
+    for (const pid of qemuPids(name)) {
+      try {
+        const r = qemuResident(pid);
+        overheadKiB = Math.max(overheadKiB, r.beyond);
+        qemuMaxKiB = Math.max(qemuMaxKiB, r.total);
+      } catch {
+        // the process went away between listing and reading
+      }
+    }
+  }, 5000);
+  let result;
+  const upS = await timed(async () => {
+    result = await finished(await devcluster(ROOT, dir, ['up'], { NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, 'bench', 'maxrss.mjs')).href}`, DC_BENCH_RSS_FILE: rssFile }));
+  });
+  clearInterval(sampler);
+  const down = await finished(await devcluster(ROOT, dir, ['down']));
+  if (result.code !== 0) throw new Error(`devcluster up failed:\n${result.out.slice(-3000)}`);
+  if (down.code !== 0) throw new Error(`devcluster down failed:\n${down.out.slice(-3000)}`);
+  return { upS, peakRssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024, overheadMiB: overheadKiB / 1024, qemuMaxRssMiB: qemuMaxKiB / 1024 };
+}

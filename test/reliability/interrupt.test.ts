@@ -1,0 +1,128 @@
+/**
+ * Reliability on real guests (test image, qemu:///system, TCG, the fake DevStack): Ctrl-C at three
+ * moments of `up` — while the image is fetched, while the node boots, while stack.sh runs on it.
+ * Ctrl-C is SIGINT to the whole foreground process group, as a terminal sends it. Each time the CLI
+ * exits 130 with one line saying how to go on (no stack trace), leaves no lock and no remote stack.sh
+ * running (a partial image download is kept on purpose: the next run resumes it); a re-run of `up` completes; `down` leaves nothing.
+ *
+ * The config carries values with shell metacharacters, which must reach the node intact and execute
+ * nothing: the DevStack checkout and a project tree at paths with spaces and quotes, a proxy URL with
+ * `&` and `$`, and extra local.conf text with `$` and backticks. (No config value reaches the domain
+ * XML other than names the schema restricts; XML escaping is tested through libvirt in
+ * src/providers/libvirt/domain-xml.test.ts.)
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { clusterInDir, testImageSpec, type CliRun } from '../support/cli-cluster.js';
+import { leftovers } from '../support/leftovers.js';
+import { requireTestImage } from '../support/test-image.js';
+
+const BIN = fileURLToPath(new URL('../../bin/devcluster.js', import.meta.url));
+const FAKE = resolve(import.meta.dirname, '..', 'fixtures', 'fake-devstack');
+const PWNED = `/tmp/dc-pwned-${randomBytes(3).toString('hex')}`;
+const PROXY = 'http://127.0.0.1:3128/p?a=1&b=$HOME';
+const EXTRA_LINE = `DC_NOTE='costs $5 and \`touch ${PWNED}\`'`;
+
+function gitRepo(dir: string, files: Record<string, string>, from?: string): string {
+  if (from) cpSync(from, dir, { recursive: true });
+  else mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  execFileSync('git', ['init', '-q', '-b', 'master', dir]);
+  execFileSync('git', ['-C', dir, 'add', '.']);
+  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-qm', 'init']);
+  return dir;
+}
+
+/** `up --follow` in its own process group; SIGINT to the group once stderr matches `moment`. */
+async function upInterruptedAt(work: string, moment: RegExp) {
+  const child = execa('node', [BIN, 'up', '--follow'], { cwd: work, reject: false, detached: true, all: true, env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') } });
+  let seen = '';
+  let signalled = false;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    seen += chunk.toString();
+    if (!signalled && moment.test(seen)) {
+      signalled = true;
+      process.kill(-(child.pid as number), 'SIGINT');
+    }
+  });
+  const result = await child;
+  return { signalled, exitCode: result.exitCode, stderr: String(result.stderr), stdout: String(result.stdout) };
+}
+
+describe('reliability: Ctrl-C during up, and metacharacters in the config', () => {
+  it('at three moments: exits 130 cleanly, the re-run completes, down leaves nothing; odd values arrive intact', async () => {
+    const { image, sums } = requireTestImage();
+    const name = `ir${randomBytes(2).toString('hex')}`;
+    const work = mkdtempSync(join(tmpdir(), `dc-${name}-`));
+    const odd = mkdtempSync(join(tmpdir(), `dc src "q" it's `));
+    const devstack = gitRepo(join(odd, 'dev stack'), {}, FAKE);
+    const nova = gitRepo(join(odd, `my "nova" it's`), { 'patched.py': 'print("patched")\n' });
+    const run: CliRun = await clusterInDir(work, [
+      `name: ${name}`,
+      `image: ${testImageSpec(image, sums)}`,
+      'network: { cidr: 192.168.157.0/24 }',
+      'nodes:',
+      '  - { name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }',
+      `proxy: { http: ${JSON.stringify(PROXY)} }`,
+      'devstack:',
+      `  repo: ${JSON.stringify(devstack)}`,
+      '  layer: 1',
+      `  sources: { nova: ${JSON.stringify(nova)} }`,
+      `  local_conf: { controller: ${JSON.stringify(`[[local|localrc]]\n${EXTRA_LINE}\n`)} }`,
+      'post_stack: { images: [], open_ports: [icmp] }',
+    ]);
+    const moments: Array<[string, RegExp]> = [
+      ['while the image is fetched', /^image: /m],
+      ['while the node boots', /^controller: started/m],
+      ['while stack.sh runs', /^\[controller stack\] /m],
+    ];
+    try {
+      for (const [what, moment] of moments) {
+        const cut = await upInterruptedAt(work, moment);
+        expect(cut.signalled, `${what}: the moment never came:\n${cut.stderr}`).toBe(true);
+        expect(cut.exitCode, `${what}:\n${cut.stderr}`).toBe(130);
+        expect(cut.stderr).toContain('SIGINT: stopping (again to force)');
+        expect(cut.stderr).toContain('interrupted: up stopped; what it finished is kept. Run `devcluster up` again');
+        expect(cut.stderr).not.toMatch(/error INTERNAL|^\s+at /m);
+        expect(existsSync(join(work, '.devcluster', name, 'lock')), what).toBe(false);
+        if (what === 'while stack.sh runs') {
+          const ps = await run('ssh', 'controller', '--', 'pgrep -fa stack.sh || true');
+          expect(ps.stdout.trim(), 'stack.sh still running on the node').toBe('');
+        }
+
+        const done = await run('up');
+        expect(done.exitCode, `${what}, re-run:\n${done.stderr}`).toBe(0);
+        expect(done.stdout).toContain(`cluster ${name} is ready`);
+
+        if (what === 'while stack.sh runs') {
+          // The interrupted stack.sh started once and never finished; the re-run's finished.
+          const timeline = (await run('ssh', 'controller', '--', 'cat /opt/stack/logs/fake-timeline')).stdout.trim().split('\n').map((l) => l.split(' ')[0]);
+          expect(timeline.filter((e) => e === 'start')).toHaveLength(2);
+          expect(timeline.at(-1)).toBe('done');
+          // Metacharacters: intact on the node, nothing executed.
+          const env = await run('ssh', 'controller', '--', 'grep ^http_proxy= /etc/environment');
+          expect(env.stdout.trim().split('\n')).toContain(`http_proxy="${PROXY}"`);
+          const conf = await run('ssh', 'controller', '--', 'cat /opt/stack/devstack/local.conf');
+          expect(conf.stdout.split('\n')).toContain(EXTRA_LINE);
+          const head = await run('ssh', 'controller', '--', 'git -C /opt/stack/nova log -1 --format=%s && cat /opt/stack/nova/patched.py');
+          expect(head.stdout).toBe('init\nprint("patched")\n');
+          const pwned = await run('ssh', 'controller', '--', `test -e ${PWNED} && echo executed || echo clean`);
+          expect(pwned.stdout.trim()).toBe('clean');
+          expect(existsSync(PWNED)).toBe(false);
+        }
+
+        const down = await run('down');
+        expect(down.exitCode, down.stderr).toBe(0);
+        expect(leftovers(name, work), what).toEqual([]);
+      }
+    } finally {
+      await run('down');
+    }
+  }, 45 * 60_000);
+});
