@@ -46,7 +46,7 @@ describe('reliability: cluster lifecycles', () => {
         expect(up.stdout).toContain('(created controller, compute1)');
         const status = await run('status', '--json');
         expect(status.exitCode, status.stderr).toBe(0);
-        const nodes = JSON.parse(status.stdout) as Array<{ node: string; state: string }>;
+        const { nodes } = JSON.parse(status.stdout) as { nodes: Array<{ node: string; state: string }> };
         expect(nodes.map((n) => `${n.node} ${n.state}`).sort(), `cycle ${cycle}`).toEqual(['compute1 running', 'controller running']);
         const down = await run('down');
         expect(down.exitCode, `cycle ${cycle}: ${down.stderr}`).toBe(0);
