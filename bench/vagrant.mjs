@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { devcluster, finished, sh, timed, virsh } from './lib.mjs';
 
-const INSECURE_KEY_PATHS = ['/usr/share/vagrant/keys/vagrant.pub', '/usr/lib/ruby/vendor_ruby/vagrant/keys/vagrant.pub'];
+const INSECURE_KEY_PATHS = ['/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub', '/usr/share/vagrant/keys/vagrant.pub', '/usr/lib/ruby/vendor_ruby/vagrant/keys/vagrant.pub'];
 
 function ensureVagrant() {
   const installed = (pkg) => {

@@ -99,7 +99,7 @@ describe('provisioning DevStack over SSH on real guests', () => {
       '  - { name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }',
       '  - { name: compute1, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }',
       '  - { name: compute2, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }',
-      `devstack: { repo: ${JSON.stringify(repo)}, layer: 1, journal: true, services: { enable: [tls-proxy] }, sources: { nova: ${JSON.stringify(nova)} } }`,
+      `devstack: { repo: ${JSON.stringify(repo)}, layer: 1, journal: true, services: { enable: [tls-proxy], disable: [n-novnc, horizon, c-sch, c-api, c-vol, etcd3, n-api-meta, ovn-northd, ovn-controller, ovs-vswitchd, ovsdb-server, q-ovn-agent] }, sources: { nova: ${JSON.stringify(nova)} } }`,
       'post_stack:',
       `  images: ["file://${images}/ubuntu-24.04-tiny.qcow2", "file://${images}/fedora-42-tiny.qcow2"]`,
       '  keypair: { name: default, users: [admin, demo] }',

@@ -69,6 +69,7 @@ export interface LibvirtOptions {
 export class LibvirtProvider implements Provider {
   readonly name = 'libvirt' as const;
   private hypervisor: Hypervisor | undefined;
+  private readonly baseVolumes = new Map<string, Promise<string>>();
   private virt: HostVirt | undefined;
 
   constructor(private readonly options: LibvirtOptions) {}
@@ -146,9 +147,28 @@ export class LibvirtProvider implements Provider {
     return virshOk(this.uri, ['vol-info', '--pool', this.options.pool, name], { signal });
   }
 
-  /** The cached image, imported once per pool under a name derived from its checksum. */
-  async ensureBaseVolume(image: CachedImage, ctx: Ctx): Promise<string> {
+  /** The names of the pool's volumes, in one call. */
+  private async volumeNames(signal: AbortSignal): Promise<Set<string>> {
+    const out = (await virsh(this.uri, ['vol-list', '--pool', this.options.pool], { signal })).stdout;
+    return new Set(out.split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '').filter(Boolean));
+  }
+
+  /**
+   * The cached image, imported once per pool under a name derived from its checksum. Nodes created
+   * together share one import (and one check).
+   */
+  ensureBaseVolume(image: CachedImage, ctx: Ctx): Promise<string> {
     const name = `dc-base-${image.algorithm}-${image.hash.slice(0, 16)}.${image.format}`;
+    let pending = this.baseVolumes.get(name);
+    if (!pending) {
+      pending = this.importBaseVolume(name, image, ctx);
+      this.baseVolumes.set(name, pending);
+      pending.catch(() => this.baseVolumes.delete(name));
+    }
+    return pending;
+  }
+
+  private async importBaseVolume(name: string, image: CachedImage, ctx: Ctx): Promise<string> {
     if (await this.volumeExists(name, ctx.signal)) return name;
     const opts = { signal: ctx.signal, timeoutMs: 30 * 60_000 };
     ctx.report({ kind: 'phase', label: 'image', message: `importing ${image.name ?? image.url} into pool ${this.options.pool}` });
@@ -180,11 +200,12 @@ export class LibvirtProvider implements Provider {
     await mkdir(this.consoleDir(), { recursive: true }); // a user's session log folder may not exist yet
     const opts = { signal: ctx.signal };
     const base = await this.ensureBaseVolume(image, ctx);
-    if (!(await this.volumeExists(spec.diskVolume, ctx.signal))) {
+    const volumes = await this.volumeNames(ctx.signal);
+    if (!volumes.has(spec.diskVolume)) {
       await virsh(this.uri, ['vol-create-as', this.options.pool, spec.diskVolume, String(node.diskBytes), '--format', 'qcow2', '--backing-vol', base, '--backing-vol-format', image.format], opts);
     }
     // The seed is made afresh whenever the domain is (re)defined: a changed plan reaches the node.
-    if (await this.volumeExists(spec.seedVolume, ctx.signal)) await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, spec.seedVolume], opts);
+    if (volumes.has(spec.seedVolume)) await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, spec.seedVolume], opts);
     const dir = await mkdtemp(join(tmpdir(), 'dc-seed-'));
     try {
       const iso = join(dir, 'seed.iso');
