@@ -113,7 +113,7 @@ describe('reliability: Ctrl-C during up, and metacharacters in the config', () =
           const conf = await run('ssh', 'controller', '--', 'cat /opt/stack/devstack/local.conf');
           expect(conf.stdout.split('\n')).toContain(EXTRA_LINE);
           const head = await run('ssh', 'controller', '--', 'git -C /opt/stack/nova log -1 --format=%s && cat /opt/stack/nova/patched.py');
-          expect(head.stdout).toBe('init\nprint("patched")\n');
+          expect(head.stdout).toBe('init\nprint("patched")'); // execa strips the final newline
           const pwned = await run('ssh', 'controller', '--', `test -e ${PWNED} && echo executed || echo clean`);
           expect(pwned.stdout.trim()).toBe('clean');
           expect(existsSync(PWNED)).toBe(false);
