@@ -36,7 +36,8 @@ export async function benchBoot({ ROOT, work, dist, testImage }) {
   virsh('vol-download', '--pool', 'default', `dc-${name}-controller-seed.iso`, seed);
   const xml = virsh('dumpxml', `dc-${name}-controller`);
   const mac = /<mac address='([^']+)'/.exec(xml)[1];
-  const tb = /<tb-cache unit='MiB'>(\d+)</.exec(xml)?.[1];
+  const tbMatch = /<tb-cache unit='(KiB|MiB)'>(\d+)</.exec(xml); // libvirt reports it in KiB
+  const tb = tbMatch ? String(Number(tbMatch[2]) / (tbMatch[1] === 'KiB' ? 1024 : 1)) : undefined;
   const secrets = JSON.parse(readFileSync(join(dir, '.devcluster', name, 'secrets.json'), 'utf8'));
   await must(['down']);
 
