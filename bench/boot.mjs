@@ -3,9 +3,9 @@
 // devcluster's own connect-and-retry, so polling costs both sides the same. Warm start on both sides:
 // the image is in devcluster's cache and its base volume in the pool (an `up --no-wait` + `down` first).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { devcluster, finished, freePort, sh, virsh, whenPrinted } from './lib.mjs';
+import { clusterFolder, devcluster, finished, freePort, sh, virsh, whenPrinted } from './lib.mjs';
 
 export async function benchBoot({ ROOT, work, dist, testImage }) {
   const { connectPinned, closeClient } = await dist('ssh/connect.js');
@@ -14,20 +14,12 @@ export async function benchBoot({ ROOT, work, dist, testImage }) {
   mkdirSync(dir);
   const name = `bb${process.pid % 10000}`;
   const net = '192.168.164';
-  writeFileSync(
-    join(dir, 'devcluster.yaml'),
-    [`name: ${name}`, `image: { url: "file://${image}", checksums_url: "file://${sums}" }`, `network: { cidr: ${net}.0/24 }`, 'nodes:', '  - { name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }', ''].join('\n'),
-  );
-  const must = async (args) => {
-    const r = await finished(await devcluster(ROOT, dir, args));
-    if (r.code !== 0) throw new Error(`devcluster ${args.join(' ')} failed:\n${r.out.slice(-3000)}`);
-    return r.out;
-  };
-  await must(['up', '--no-wait']);
-  await must(['down']);
+  const must = clusterFolder(ROOT, dir, { name, image, sums, cidr: `${net}.0/24`, nodes: ['controller'] });
+  await must('up', '--no-wait');
+  await must('down');
 
   const t0 = process.hrtime.bigint();
-  const up = await devcluster(ROOT, dir, ['up', '--no-provision']);
+  const up = devcluster(ROOT, dir, ['up', '--no-provision']);
   const done = finished(up);
   const devclusterS = await whenPrinted(up, /^controller: SSH up after/m, t0);
   const upResult = await done;
@@ -39,7 +31,7 @@ export async function benchBoot({ ROOT, work, dist, testImage }) {
   const tbMatch = /<tb-cache unit='(KiB|MiB)'>(\d+)</.exec(xml); // libvirt reports it in KiB
   const tb = tbMatch ? String(Number(tbMatch[2]) / (tbMatch[1] === 'KiB' ? 1024 : 1)) : undefined;
   const secrets = JSON.parse(readFileSync(join(dir, '.devcluster', name, 'secrets.json'), 'utf8'));
-  await must(['down']);
+  await must('down');
 
   const overlay = join(dir, 'overlay.qcow2');
   sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image, '-F', 'qcow2', overlay, '8G']);

@@ -3,11 +3,11 @@
 // process of the cluster, sampled every 5 s, its resident memory beyond the guest's RAM — everything
 // but the guest-RAM mapping (translation cache, qemu's own heap, device buffers).
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setInterval, clearInterval } from 'node:timers';
 import { pathToFileURL } from 'node:url';
-import { devcluster, finished, timed } from './lib.mjs';
+import { clusterFolder, devcluster, finished, timed } from './lib.mjs';
 
 const GUEST_RAM_KIB = 1024 * 1024;
 
@@ -49,21 +49,10 @@ export async function benchMemory({ ROOT, work, testImage }) {
   execFileSync('git', ['-C', repo, 'add', '.']);
   execFileSync('git', ['-C', repo, '-c', 'user.name=b', '-c', 'user.email=b@example.org', 'commit', '-qm', 'fake devstack']);
   const name = `bm${process.pid % 10000}`;
-  writeFileSync(
-    join(dir, 'devcluster.yaml'),
-    [
-      `name: ${name}`,
-      `image: { url: "file://${image}", checksums_url: "file://${sums}" }`,
-      'network: { cidr: 192.168.165.0/24 }',
-      'nodes:',
-      '  - { name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }',
-      '  - { name: compute1, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }',
-      '  - { name: compute2, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }',
-      `devstack: { repo: ${JSON.stringify(repo)}, layer: 1 }`,
-      'post_stack: { images: [] }',
-      '',
-    ].join('\n'),
-  );
+  clusterFolder(ROOT, dir, {
+    name, image, sums, cidr: '192.168.165.0/24', nodes: ['controller', 'compute1', 'compute2'],
+    extra: [`devstack: { repo: ${JSON.stringify(repo)}, layer: 1 }`, 'post_stack: { images: [] }'],
+  });
   const rssFile = join(dir, 'maxrss');
   let overheadKiB = 0;
   let qemuMaxKiB = 0;
@@ -80,10 +69,10 @@ export async function benchMemory({ ROOT, work, testImage }) {
   }, 5000);
   let result;
   const upS = await timed(async () => {
-    result = await finished(await devcluster(ROOT, dir, ['up'], { NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, 'bench', 'maxrss.mjs')).href}`, DC_BENCH_RSS_FILE: rssFile }));
+    result = await finished(devcluster(ROOT, dir, ['up'], { NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, 'bench', 'maxrss.mjs')).href}`, DC_BENCH_RSS_FILE: rssFile }));
   });
   clearInterval(sampler);
-  const down = await finished(await devcluster(ROOT, dir, ['down']));
+  const down = await finished(devcluster(ROOT, dir, ['down']));
   if (result.code !== 0) throw new Error(`devcluster up failed:\n${result.out.slice(-3000)}`);
   if (down.code !== 0) throw new Error(`devcluster down failed:\n${down.out.slice(-3000)}`);
   return { upS, peakRssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024, overheadMiB: overheadKiB / 1024, qemuMaxRssMiB: qemuMaxKiB / 1024 };

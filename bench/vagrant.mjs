@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { devcluster, finished, sh, timed, virsh } from './lib.mjs';
+import { clusterFolder, sh, timed, virsh } from './lib.mjs';
 
 const INSECURE_KEY_PATHS = ['/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub', '/usr/share/vagrant/keys/vagrant.pub', '/usr/lib/ruby/vendor_ruby/vagrant/keys/vagrant.pub'];
 
@@ -87,7 +87,7 @@ export async function benchVagrant({ ROOT, work, testImage }) {
   const netsBefore = new Set(virsh('net-list', '--all', '--name').split('\n').filter(Boolean));
   const volsBefore = new Set(virsh('vol-list', 'default').split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean));
   const env = { ...process.env, VAGRANT_HOME: join(dir, 'vagrant.d'), VAGRANT_DEFAULT_PROVIDER: 'libvirt', VAGRANT_CHECKPOINT_DISABLE: '1' };
-  const vagrant = (...args) => execFileSync('vagrant', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const vagrant = (...args) => execFileSync('vagrant', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
   let vagrantS;
   try {
     vagrant('box', 'add', '--name', 'dc-bench', makeBox(image, dir));
@@ -118,23 +118,7 @@ export async function benchVagrant({ ROOT, work, testImage }) {
   const dcDir = join(dir, 'devcluster');
   mkdirSync(dcDir);
   const name = `bv${process.pid % 10000}`;
-  writeFileSync(
-    join(dcDir, 'devcluster.yaml'),
-    [
-      `name: ${name}`,
-      `image: { url: "file://${image}", checksums_url: "file://${sums}" }`,
-      'network: { cidr: 192.168.167.0/24 }',
-      'nodes:',
-      '  - { name: controller, role: controller, cpus: 1, memory: 1GiB, disk: 8GiB }',
-      '  - { name: compute1, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }',
-      '',
-    ].join('\n'),
-  );
-  const must = async (...args) => {
-    const r = await finished(await devcluster(ROOT, dcDir, args));
-    if (r.code !== 0) throw new Error(`devcluster ${args.join(' ')} failed:\n${r.out.slice(-3000)}`);
-    return r.out;
-  };
+  const must = clusterFolder(ROOT, dcDir, { name, image, sums, cidr: '192.168.167.0/24', nodes: ['controller', 'compute1'] });
   await must('up', '--no-wait'); // warm-up: the image into the cache and the pool
   await must('down');
   let devclusterS;

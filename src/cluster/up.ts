@@ -43,8 +43,6 @@ export interface UpResult {
   started: string[];
   bytesDownloaded: number;
   sshConfig: string;
-  /** False with noWait: the nodes were started, not waited for. */
-  waited: boolean;
   /** Undefined with noProvision or noWait. */
   provisioned?: EngineResult;
 }
@@ -145,7 +143,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
       c.report({ kind: 'phase', label: node.name, message: 'started' });
     });
     const sshFiles = await writeSshFiles(plan, stateDir);
-    const result: UpResult = { plan, created, started: toStart.map((n) => n.name), bytesDownloaded: pulled.bytesDownloaded, sshConfig: sshFiles.config, waited: !options.noWait };
+    const result: UpResult = { plan, created, started: toStart.map((n) => n.name), bytesDownloaded: pulled.bytesDownloaded, sshConfig: sshFiles.config };
     if (options.noWait) return result;
     await allOrFirstError(plan.nodes, ctx, (node, c) => waitForNode(provider, plan, node, options.bootBudgetMs, c, pool));
     if (created.length > 0) {

@@ -58,7 +58,7 @@ export function generateKeyPair(comment: string): KeyPair {
 }
 
 /** Length of the raw key inside an `ssh-ed25519 AAAA…` line (32 when well formed). */
-export function ed25519PublicLength(line: string): number {
+function ed25519PublicLength(line: string): number {
   const blob = Buffer.from(line.trim().split(/\s+/)[1] ?? '', 'base64');
   const typeLength = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
   const at = 4 + typeLength;

@@ -9,24 +9,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { gitRepo } from '../support/git-repo.js';
 import { clusterInDir, testImageSpec, type CliRun } from '../support/cli-cluster.js';
 import { requireTestImage } from '../support/test-image.js';
 
 const FAKE = resolve(import.meta.dirname, '..', 'fixtures', 'fake-devstack');
 
 function fakeDevstackRepo(failOn: string): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'dc-fake-')), 'devstack');
-  cpSync(FAKE, dir, { recursive: true });
-  writeFileSync(join(dir, 'fail-on'), `${failOn}\n`);
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { stdio: 'ignore' });
-  execFileSync('git', ['init', '-q', '-b', 'master', dir]);
-  git('add', '.');
-  git('commit', '-qm', 'fake devstack');
-  return dir;
+  return gitRepo(join(mkdtempSync(join(tmpdir(), 'dc-fake-')), 'devstack'), { 'fail-on': `${failOn}\n` }, FAKE);
 }
 
 function allFiles(dir: string): string[] {
@@ -85,11 +79,7 @@ describe('provisioning DevStack over SSH on real guests', () => {
     for (const file of ['ubuntu-24.04-tiny.qcow2', 'fedora-42-tiny.qcow2']) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(images, file), '64M']);
     const repo = fakeDevstackRepo('compute2');
     // A project tree of the user's, pushed to every node as DevStack's clone of it.
-    const nova = join(mkdtempSync(join(tmpdir(), 'dc-nova-')), 'nova');
-    execFileSync('git', ['init', '-q', '-b', 'master', nova]);
-    writeFileSync(join(nova, 'patched.py'), 'print("my patch")\n');
-    execFileSync('git', ['-C', nova, 'add', '.']);
-    execFileSync('git', ['-C', nova, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-qm', 'my patch']);
+    const nova = gitRepo(join(mkdtempSync(join(tmpdir(), 'dc-nova-')), 'nova'), { 'patched.py': 'print("my patch")\n' });
     const novaHead = execFileSync('git', ['-C', nova, 'rev-parse', 'HEAD']).toString().trim();
     const run = await clusterInDir(work, [
       `name: ${name}`,

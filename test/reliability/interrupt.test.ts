@@ -11,15 +11,15 @@
  * XML other than names the schema restricts; XML escaping is tested through libvirt in
  * src/providers/libvirt/domain-xml.test.ts.)
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { clusterInDir, testImageSpec, type CliRun } from '../support/cli-cluster.js';
+import { gitRepo } from '../support/git-repo.js';
 import { leftovers } from '../support/leftovers.js';
 import { requireTestImage } from '../support/test-image.js';
 
@@ -28,16 +28,6 @@ const FAKE = resolve(import.meta.dirname, '..', 'fixtures', 'fake-devstack');
 const PWNED = `/tmp/dc-pwned-${randomBytes(3).toString('hex')}`;
 const PROXY = 'http://127.0.0.1:3128/p?a=1&b=$HOME';
 const EXTRA_LINE = `DC_NOTE='costs $5 and \`touch ${PWNED}\`'`;
-
-function gitRepo(dir: string, files: Record<string, string>, from?: string): string {
-  if (from) cpSync(from, dir, { recursive: true });
-  else mkdirSync(dir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  execFileSync('git', ['init', '-q', '-b', 'master', dir]);
-  execFileSync('git', ['-C', dir, 'add', '.']);
-  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.org', 'commit', '-qm', 'init']);
-  return dir;
-}
 
 /** `up --follow` in its own process group; SIGINT to the group once stderr matches `moment`. */
 async function upInterruptedAt(work: string, moment: RegExp) {

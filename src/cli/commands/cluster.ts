@@ -46,7 +46,7 @@ export function registerCluster(program: Command, io: CliIO): void {
       });
       if (result.provisioned) io.out(summarise(result.provisioned));
       io.out(
-        `cluster ${result.plan.name} is ${result.waited ? 'ready' : 'started (not waited for)'} in ${Math.round((Date.now() - started) / 1000)} s: ` +
+        `cluster ${result.plan.name} is ${opts.wait ? 'ready' : 'started (not waited for)'} in ${Math.round((Date.now() - started) / 1000)} s: ` +
           result.plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ') +
           `${result.created.length > 0 ? ` (created ${result.created.join(', ')})` : ' (nothing to create)'}; image ${formatBytes(result.bytesDownloaded)} downloaded`,
       );
