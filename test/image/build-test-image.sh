@@ -26,6 +26,8 @@ readonly PACKAGES=(
   linux-image-amd64 systemd-sysv systemd-resolved systemd-timesyncd dbus libpam-systemd
   cloud-init openssh-server sudo locales iproute2 ca-certificates e2fsprogs less procps python3
   qemu-guest-agent git
+  # Debian's own OpenStack client (6.0.0 in bookworm), for the post-stack steps against a real client.
+  python3-openstackclient
 )
 
 log() { printf '[build-test-image %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
