@@ -72,9 +72,14 @@ describe.each(BRANCHES)('DevStack %s', (branch) => {
   it("its PS4 (stackrc, LOG_COLOR=False) traces stack.sh's body as mainTrace reads it", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dc-ps4-'));
     writeFileSync(join(tree(), '.localrc.auto'), 'LOG_COLOR=False\n');
-    writeFileSync(join(dir, 'stack.sh'), `TOP_DIR=${tree()}\nsource $TOP_DIR/functions\nsource $TOP_DIR/stackrc\nset -o xtrace\n[[ ! bookworm =~ $SUPPORTED ]]\n`);
+    writeFileSync(join(dir, 'stack.sh'), `TOP_DIR=${tree()}\nsource $TOP_DIR/functions\nsource $TOP_DIR/stackrc\nset -o xtrace\n[[ ! bookworm =~ $SUPPORTED ]]\nGIT_DEPTH=0 true x /opt/stack/requirements master\n`);
     const r = await bash('bash ./stack.sh', dir, { SUPPORTED: 'trixie|bookworm' });
-    expect(mainTrace(r.out)).toEqual([{ line: 5, command: '[[ ! bookworm =~ trixie|bookworm ]]' }]);
+    // A command's own variable assignment is traced on a line of its own, before the command.
+    expect(mainTrace(r.out)).toEqual([
+      { line: 5, command: '[[ ! bookworm =~ trixie|bookworm ]]' },
+      { line: 6, command: 'GIT_DEPTH=0' },
+      { line: 6, command: 'true x /opt/stack/requirements master' },
+    ]);
   });
 });
 
