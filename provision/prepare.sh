@@ -1,7 +1,7 @@
 #!/bin/bash
 # prepare.sh [--http-proxy URL] [--https-proxy URL] [--no-proxy LIST]
 # First step on every node: wait for cloud-init, set the proxy for apt, git and pip (through
-# /etc/environment and apt.conf.d), install what DevStack needs before it can start (git, lsb_release), make
+# /etc/environment and apt.conf.d), install what DevStack needs before it can start (git), make
 # /opt/stack traversable, and report whether the node itself can run KVM guests.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -45,10 +45,6 @@ fi
 
 missing=()
 command -v git >/dev/null || missing+=(git)
-# stack.sh's GetOSVersion (functions-common) reads the distro with lsb_release on every non-RHEL node;
-# its own fallback, `sudo apt-get install -y lsb-release` with no `apt-get update` first, fails on
-# images shipped without apt lists (Debian's), and stack.sh then refuses the unknown distro.
-if command -v apt-get >/dev/null && ! command -v lsb_release >/dev/null; then missing+=(lsb-release); fi
 command -v sudo >/dev/null || die "sudo is missing: the image must have it (DevStack needs it)"
 if ((${#missing[@]} > 0)); then
   log "installing ${missing[*]}"
