@@ -28,6 +28,10 @@ readonly PACKAGES=(
   qemu-guest-agent git
   # Debian's own OpenStack client (6.0.0 in bookworm), for the post-stack steps against a real client.
   python3-openstackclient
+  # What stack.sh installs before its first clone (inc/python install_python; lib/host configure_ksm),
+  # here so that a run up to that clone does not spend minutes in apt under TCG: ksmtuned alone
+  # (apt would add its Recommends, qemu-kvm and ~290 packages), python3.11-dev.
+  ksmtuned python3.11-dev
 )
 
 log() { printf '[build-test-image %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
