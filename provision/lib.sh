@@ -8,8 +8,10 @@ log() {
   printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"
 }
 
-# die MESSAGE: print MESSAGE and the call stack to stderr, then exit 1.
+# die MESSAGE: print MESSAGE and the call stack to stderr, then exit 1. The ERR trap goes first: the
+# `caller` that ends the stack walk fails, and with errtrace (-E) it would fire the trap a second time.
 die() {
+  trap - ERR
   local frame=0 line func file
   printf 'ERROR: %s\n' "$*" >&2
   while read -r line func file < <(caller "$frame"); do
