@@ -38,6 +38,21 @@ retry() {
   done
 }
 
+# merge_list A B: the comma-separated lists A and B as one, A's entries first, each entry once,
+# blanks dropped (no_proxy: cloud-init's cluster entries and the user's own).
+merge_list() {
+  local entry out='' seen=','
+  local -a entries
+  IFS=, read -ra entries <<<"$1,$2"
+  for entry in "${entries[@]}"; do
+    entry=${entry//[[:space:]]/}
+    [[ -n $entry && $seen != *",$entry,"* ]] || continue
+    seen+="$entry,"
+    out+="${out:+,}$entry"
+  done
+  printf '%s\n' "$out"
+}
+
 # need_value OPTION VALUE: die unless an option got its value.
 need_value() {
   [[ -n ${2-} ]] || die "option $1 needs a value"

@@ -24,6 +24,7 @@ as() {
   [[ -r $DEVSTACK_DIR/openrc ]] || die "$DEVSTACK_DIR/openrc is missing: did stack.sh run?"
   local -a envs=()
   # A new bash (not a subshell): no errexit, pipefail, errtrace or ERR trap is inherited.
+  # shellcheck disable=SC2016 # expanded by that bash
   mapfile -d '' envs < <(env -u SHELLOPTS -u BASHOPTS bash -c 'source "$1" "$2" "$3" >/dev/null 2>&1 </dev/null; env -0' \
     openrc "$DEVSTACK_DIR/openrc" "$user" "$project")
   while read -r name; do unset "$name"; done < <(compgen -e | grep '^OS_' || true)
