@@ -306,8 +306,8 @@ def glance(h, method, path, query, raw):
         img = st.images.get(m.group(1))
         visible = img is not None and (is_admin or img['visibility'] == 'public' or img['owner'] == project)
         if not visible:
-            # glance/api/v2/images.py show (583-611): NotFound -> HTTPNotFound(explanation=e.msg), the
-            # message of glance/common/exception.py ImageNotFound "No image found with ID %s".
+            # glance/api/v2/images.py show (583-591): NotFound -> HTTPNotFound(explanation=e.msg), the
+            # message glance/db/__init__.py ImageRepo.get gives ImageNotFound: "No image found with ID %s".
             raise webob_error(404, 'Not Found', f'No image found with ID {m.group(1)}')
         if m.group(2) and method == 'PUT':
             # glance/api/v2/image_data.py upload (108-) stores the data; ResponseSerializer.upload (685-686): 204.
@@ -356,7 +356,7 @@ NOVA_MIN = '2.1'  # _MIN_API_VERSION (299)
 
 
 def nova_version(base):
-    """nova/api/openstack/compute/versions.py VERSIONS["v2.1"] (38-56), rendered by
+    """nova/api/openstack/compute/versions.py VERSIONS["v2.1"] (54-71), rendered by
     views/versions.py build_version (66-72), a "self" link first."""
     return {'id': 'v2.1', 'status': 'CURRENT', 'version': NOVA_MAX, 'min_version': NOVA_MIN,
             'updated': '2013-07-23T11:33:21Z',
@@ -398,9 +398,13 @@ def nova(h, method, path, query, body):
     st = h.server.state
     base = h.server.public_base
     if path in ('', '/'):
-        # views/versions.py build_versions (51-64): 200 {"versions": [...]}, v2.0 and v2.1.
-        return 200, {'versions': [{'id': 'v2.1', 'status': 'CURRENT', 'version': NOVA_MAX, 'min_version': NOVA_MIN,
-                                   'updated': '2013-07-23T11:33:21Z', 'links': [{'rel': 'self', 'href': f'{base}/compute/v2.1/'}]}]}, {}
+        # compute/versions.py Versions.index (86-91) -> views/versions.py build_versions (51-64):
+        # 200 {"versions": [...]}, VERSIONS v2.0 (34-53) and v2.1 (54-71), self links from generate_href.
+        return 200, {'versions': [
+            {'id': 'v2.0', 'status': 'DEPRECATED', 'version': '', 'min_version': '', 'updated': '2025-07-04T12:00:00Z',
+             'links': [{'rel': 'self', 'href': f'{base}/compute/v2/'}]},
+            {'id': 'v2.1', 'status': 'CURRENT', 'version': NOVA_MAX, 'min_version': NOVA_MIN,
+             'updated': '2013-07-23T11:33:21Z', 'links': [{'rel': 'self', 'href': f'{base}/compute/v2.1/'}]}]}, {}
     if path in ('/v2.1', '/v2.1/'):
         # versions.py VersionsV2.index (121-125) -> build_version.
         return 200, {'version': nova_version(base)}, {}
@@ -508,7 +512,8 @@ def neutron(h, method, path, query, body):
 
 def neutron_filter(items, query):
     """Neutron filters a list on any attribute given as a query parameter (neutron/api/api_common.py
-    get_filters); project_id and tenant_id are the same column. "fields" selects attributes."""
+    get_filters, 70); project_id and tenant_id are the same column. "fields" (a list of attribute names)
+    is not a filter."""
     out = items
     for key, values in query.items():
         if key in ('fields', 'limit', 'marker', 'sort_key', 'sort_dir', 'page_reverse'):
