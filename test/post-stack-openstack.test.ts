@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,11 @@ async function makeNode(devstackSource: string, yaml: string): Promise<Node> {
   let api: OpenstackApi;
   try {
     execFileSync('ip', ['netns', 'add', netns]);
+    // `ip netns exec` bind-mounts /etc/netns/NS/* over /etc: names resolve from hosts, DNS fails at
+    // once (nothing answers inside; the host's resolver would make every lookup wait for a timeout).
+    mkdirSync(join('/etc/netns', netns), { recursive: true });
+    writeFileSync(join('/etc/netns', netns, 'hosts'), `127.0.0.1 localhost\n::1 localhost\n${ip} controller\n`);
+    writeFileSync(join('/etc/netns', netns, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
     // eth0 is one end of a veth pair whose other end stays in the root namespace, up, without address.
     execFileSync('ip', ['link', 'add', `dco${id}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
     execFileSync('ip', ['link', 'set', `dco${id}`, 'up']);
@@ -106,6 +111,7 @@ async function makeNode(devstackSource: string, yaml: string): Promise<Node> {
     api = await startOpenstackApiLocal({ netns, address: ip, password: plan.devstack.passwords.admin });
   } catch (error) {
     spawnSync('ip', ['netns', 'del', netns]);
+    rmSync(join('/etc/netns', netns), { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
     throw error;
   }
@@ -122,6 +128,7 @@ async function dropNode(node: Node | undefined): Promise<void> {
   if (!node) return;
   await node.api.stop();
   spawnSync('ip', ['netns', 'del', node.netns]);
+  rmSync(join('/etc/netns', node.netns), { recursive: true, force: true });
   rmSync(node.home, { recursive: true, force: true });
 }
 
