@@ -175,6 +175,20 @@ describe('VirtualBox provider: host-only interface ownership and the session loc
     expect(cancelled).toMatchObject({ code: 'CANCELLED' });
   }, 60_000);
 
+  it('starting a node right after a forced stop waits for VirtualBox to release it, then starts it', async () => {
+    const s = setup({ VBOX_STANDIN_SESSION_RELEASE: '1.5', VBOX_STANDIN_ACPI_IGNORE: '1' });
+    const plan = await planOf(`network: { cidr: 192.168.157.0/24 }\nnodes:\n  - { name: controller, role: controller, cpus: 1, memory: 512MiB, disk: 2GiB }\n`, s.work);
+    await upOf(s.provider, plan, s.image);
+    const ctx = quietCtx();
+    expect(await s.provider.stopNode(plan, 'controller', 300, ctx)).toBe('forced');
+    expect(vbox(s.env, 'showvminfo', 'dc-gold-controller', '--machinereadable')).toContain('SessionName="headless"');
+    await s.provider.startNode(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, ctx);
+    expect((await s.provider.listNodes('gold', ctx)).map((n) => n.state)).toEqual(['running']);
+    // One startvm for up, one after the stop: none was sent (and refused) while the VM was locked.
+    expect(readFileSync(join(s.work, 'calls.log'), 'utf8').match(/^\["startvm", "dc-gold-controller"/gm)).toHaveLength(2);
+    await s.provider.deleteCluster('gold', ['controller'], ctx);
+  }, 60_000);
+
   it('a refused address leaves no new interface behind; the error names the interface, the address and the fix', async () => {
     const s = setup({ VBOX_STANDIN_NETWORKS_CONF: '/nonexistent/networks.conf' });
     const plan = await planOf(`network: { cidr: 10.77.0.0/24 }\n${nodesText}`, s.work);
