@@ -160,6 +160,31 @@ describe('image pull', () => {
     }
   });
 
+  it('HTTPS_PROXY tunnels https:// with CONNECT to the host and port', async () => {
+    const seen: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, socket) => {
+      seen.push(`CONNECT ${req.url ?? ''}`);
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    const saved = { ...process.env };
+    try {
+      process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      delete process.env.NO_PROXY;
+      delete process.env.no_proxy;
+      delete process.env.https_proxy;
+      const error = await pullImage(imageSource({ url: 'https://images.example.org:8443/disk.img', sha256: SHA256 }, where), { ctx, layout: await freshCache() }).catch((e: unknown) => e);
+      // The proxy's refusal is what the user reads.
+      expect(error).toMatchObject({ code: 'IMAGE_DOWNLOAD_FAILED', message: expect.stringContaining('HTTP 403') });
+      expect(seen[0]).toBe('CONNECT images.example.org:8443');
+    } finally {
+      process.env = saved;
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+
   it('prune removes partial downloads and superseded copies, and --all everything', async () => {
     const layout = await freshCache();
     const dir = await mkdtemp(join(tmpdir(), 'dc-local-'));
