@@ -128,6 +128,27 @@ describe('image pull', () => {
     await expect(pullImage(imageSource({ url: join(dir, 'nope.img'), sha256: 'e'.repeat(64) }, where), { ctx, layout })).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
   });
 
+  it('redirects are followed (to another origin, relative or absolute), five at most', async () => {
+    let hops = 0;
+    const redirector = createServer((req, res) => {
+      hops++;
+      const n = Number(/^\/r(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
+      res.writeHead(n > 0 ? 302 : 301, { location: n > 0 ? `/r${n - 1}` : `${server.base}/images/disk.img` }).end();
+    });
+    await new Promise<void>((done) => redirector.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
+    try {
+      const result = await pullImage(imageSource({ url: `${base}/r3`, sha256: SHA256 }, where), { ctx, layout: await freshCache() });
+      expect(result.image.hash).toBe(SHA256);
+      expect(hops).toBe(4);
+      const error = await pullImage(imageSource({ url: `${base}/r9`, sha256: SHA256 }, where), { ctx, layout: await freshCache() }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'IMAGE_DOWNLOAD_FAILED', message: expect.stringContaining('more than 5 redirects') });
+    } finally {
+      redirector.closeAllConnections();
+      redirector.close();
+    }
+  });
+
   it('HTTP_PROXY is honoured', async () => {
     const seen: string[] = [];
     const proxy = createServer((req, res) => {
