@@ -151,13 +151,13 @@ describe('devcluster CLI', () => {
 
   it('config show fills defaults and redacts passwords', async () => {
     const { run, cwd } = await sandbox();
-    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  passwords:\n    admin: topsecret-admin\n');
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  passwords:\n    admin: topsecretAdmin\n');
     const shown = await run('config', 'show');
     expect(shown.exitCode).toBe(0);
-    expect(shown.stdout).not.toContain('topsecret-admin');
+    expect(shown.stdout).not.toContain('topsecretAdmin');
     expect(parse(shown.stdout).devstack.layer).toBe(2);
     const secret = await run('config', 'show', '--show-secrets');
-    expect(parse(secret.stdout).devstack.passwords.admin).toBe('topsecret-admin');
+    expect(parse(secret.stdout).devstack.passwords.admin).toBe('topsecretAdmin');
   });
 
   it("init --from-vagrant converts devstack-vagrant's sample; the password is hashed by openssl, never written", async () => {

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { completeSecrets } from '../state/secrets.js';
 import { buildPlan } from '../plan/plan.js';
+import { maskSecrets } from '../ssh/session.js';
 import { parseMetaSections, renderLocalConf } from './local-conf.js';
+import { secretsOf } from './provision.js';
 
 async function planOf(text: string) {
   const loaded = await parseConfigText(text, { file: 'devcluster.yaml', baseDir: tmpdir(), home: tmpdir(), agentSocket: undefined });
@@ -43,17 +45,32 @@ describe('local.conf', () => {
     expect(k.DATABASE_PASSWORD).toBe(plan.devstack.passwords.database);
   });
 
-  it('passwords and extra text with shell metacharacters arrive intact and execute nothing', async () => {
+  it('extra text with shell metacharacters arrives intact and executes nothing', async () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'dc-lc-')), 'ran');
-    const nasty = `p'a$(touch ${marker})\`touch ${marker}\`$HOME"x`;
     const extra = `EXTRA_OPTS='$(touch ${marker}) \`x\` $HOME'\n[[post-config|$NOVA_CONF]]\n[DEFAULT]\ndebug = True\n`;
-    const plan = await planOf(`devstack:\n  passwords: { admin: ${JSON.stringify(nasty)} }\n  local_conf:\n    controller: ${JSON.stringify(extra)}\n`);
+    const plan = await planOf(`devstack:\n  passwords: { admin: Secret123 }\n  local_conf:\n    controller: ${JSON.stringify(extra)}\n`);
     const conf = renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' });
     const seen = sourceLocalrc(conf, ['ADMIN_PASSWORD', 'EXTRA_OPTS']);
-    expect(seen.ADMIN_PASSWORD).toBe(nasty);
+    expect(seen.ADMIN_PASSWORD).toBe('Secret123');
     expect(seen.EXTRA_OPTS).toBe(`$(touch ${marker}) \`x\` $HOME`);
     expect(existsSync(marker)).toBe(false);
     expect(conf).toContain('[[post-config|$NOVA_CONF]]\n[DEFAULT]\ndebug = True\n');
+  });
+
+  it('every value stack.sh would prompt for is set on every node, from the secrets', async () => {
+    const plan = await planOf(THREE);
+    const names = ['DATABASE_PASSWORD', 'RABBIT_PASSWORD', 'SERVICE_PASSWORD', 'ADMIN_PASSWORD', 'LDAP_PASSWORD', 'SWIFT_HASH', 'SWIFT_TEMPURL_KEY'];
+    for (const node of plan.nodes) {
+      const seen = sourceLocalrc(renderLocalConf(plan, node, { libvirtType: 'qemu' }), names);
+      expect(seen.SWIFT_HASH).toBe(plan.devstack.passwords.swift_hash);
+      expect(seen.SWIFT_TEMPURL_KEY).toBe(plan.devstack.passwords.swift_tempurl_key);
+      expect(seen.LDAP_PASSWORD).toBe(plan.devstack.passwords.ldap);
+      for (const name of names) expect(seen[name], `${node.name} ${name}`).toMatch(/^[A-Za-z0-9]{8,}$/);
+    }
+    // Masked in logs like the passwords: a session masks every value of secretsOf(plan).
+    const logged = maskSecrets(renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' }), secretsOf(plan));
+    for (const value of Object.values(plan.devstack.passwords)) expect(logged).not.toContain(value);
+    expect(logged).toContain('SWIFT_HASH=******');
   });
 
   it("the user's localrc lines come after ours, so theirs win; sections merge by header", async () => {

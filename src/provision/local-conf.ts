@@ -85,6 +85,22 @@ export function mergeLocalConf(ours: Section[], theirs: Section[]): string {
   return `${merged.map((s) => [s.header, ...s.lines].join('\n')).join('\n\n')}\n`;
 }
 
+/**
+ * The scheme of the controller's noVNC proxy. tls-proxy does not front it (lib/tls start_tls_proxy is
+ * called for keystone, swift, … never for n-novnc); nova-novncproxy serves TLS on 6080 only when
+ * NOVA_CONSOLE_PROXY_COMPUTE_TLS=True gives it a key and cert (master lib/nova:737-761), which also
+ * needs tls-proxy (lib/nova:92). So https exactly when the controller's local.conf turns that on.
+ */
+export function novncScheme(controllerLocalConf: string): 'http' | 'https' {
+  const localrc = parseMetaSections(controllerLocalConf).find((s) => s.header === LOCALRC)?.lines ?? [];
+  let tls = false;
+  for (const line of localrc) {
+    const m = /^\s*NOVA_CONSOLE_PROXY_COMPUTE_TLS=["']?([A-Za-z]*)["']?\s*(#.*)?$/.exec(line);
+    if (m) tls = m[1] === 'True';
+  }
+  return tls ? 'https' : 'http';
+}
+
 export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: LocalConfOptions): string {
   const controller = plan.nodes.find((n) => n.name === plan.controller) as NodePlan;
   const ds = plan.devstack;
@@ -98,6 +114,12 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
     `DATABASE_PASSWORD=${bashValue(p.database)}`,
     `RABBIT_PASSWORD=${bashValue(p.rabbit)}`,
     `SERVICE_PASSWORD=${bashValue(p.service)}`,
+    // Every other value stack.sh would prompt for (read_password, master stack.sh:748-763), on every
+    // node and whatever the services: a user can enable s-* or ldap through local_conf text, and a
+    // prompt means exit 1 with stdin closed or a hang with it open. Unused ones are harmless.
+    `SWIFT_HASH=${bashValue(p.swift_hash)}`,
+    `SWIFT_TEMPURL_KEY=${bashValue(p.swift_tempurl_key)}`,
+    `LDAP_PASSWORD=${bashValue(p.ldap)}`,
     `LIBVIRT_TYPE=${options.libvirtType}`,
     `IP_VERSION=${ds.ipVersion}`,
     `USE_JOURNAL=${ds.journal ? 'True' : 'False'}`,
@@ -128,7 +150,7 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
       'NOVA_VNC_ENABLED=True',
       'VNCSERVER_LISTEN=$HOST_IP',
       'VNCSERVER_PROXYCLIENT_ADDRESS=$HOST_IP',
-      `NOVNCPROXY_URL=http://${controller.ip}:6080/vnc_lite.html`,
+      `NOVNCPROXY_URL=${novncScheme(ds.localConf.controller)}://${controller.ip}:6080/vnc_lite.html`,
       'ENABLE_CHASSIS_AS_GW=False',
       `ENABLED_SERVICES=${ds.services.compute.join(',')}`,
     );
@@ -148,10 +170,15 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
     }
   }
   if (libs.length > 0) lines.push(`LIBS_FROM_GIT=${libs.join(',')}`);
-  if (node.role === 'controller') {
-    for (const plugin of ds.services.plugins) {
-      lines.push(['enable_plugin', plugin.name, bashValue(plugin.url), ...(plugin.ref ? [bashValue(plugin.ref)] : [])].join(' '));
-    }
+  // enable_plugin's REF defaults to master, not the branch being stacked (functions-common
+  // enable_plugin: `local branch=${3:-master}`), so the ref is always written.
+  for (const plugin of ds.services.plugins) {
+    if (!plugin.roles.includes(node.role)) continue;
+    lines.push(['enable_plugin', plugin.name, bashValue(plugin.url), bashValue(plugin.ref ?? ds.branch)].join(' '));
+  }
+  if (node.role === 'compute' && ds.services.computeDisabled.length > 0) {
+    // After the plugins: their settings' enable_service skips what DISABLED_SERVICES names.
+    lines.push(`disable_service ${ds.services.computeDisabled.join(' ')}`);
   }
   const extra = node.role === 'controller' ? ds.localConf.controller : ds.localConf.compute;
   return mergeLocalConf([{ header: LOCALRC, lines }], parseMetaSections(extra));
