@@ -6,6 +6,9 @@ import type { Config } from './schema.js';
 import type { ConfigIssue } from './issue.js';
 import { cidrContains, formatIPv4, parseCidr, parseIPv4 } from './ipv4.js';
 import { defaultHostname } from './node-defaults.js';
+import { DEVSTACK_PROJECTS } from '../devstack/tables.js';
+import { gerritUrl, type UpstreamProject } from '../devstack/upstream.js';
+import { planServices } from '../plan/services.js';
 
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -131,7 +134,27 @@ export function checkRules(config: Config): ConfigIssue[] {
     } else images.set(image, i);
   });
 
+  const plugins = new Map(planServices(config.devstack.layer, config.devstack.services, config.devstack.plugins).plugins.map((p) => [p.name, p]));
   for (const [project, source] of Object.entries(config.devstack.sources)) {
+    const known = DEVSTACK_PROJECTS[project];
+    const plugin = plugins.get(project);
+    if (known === undefined && plugin === undefined) {
+      issues.push({
+        path: ['devstack', 'sources', project],
+        message:
+          `DevStack reads no variables for a project "${project}" (stackrc's *_REPO and GITREPO[…] lines) and no plugin of that name is enabled: ` +
+          'name a DevStack project such as nova or oslo.config, or a plugin (devstack.plugins), or set its variables in devstack.local_conf',
+      });
+      continue;
+    }
+    const url = plugin?.url ?? (known as UpstreamProject).url;
+    if (source.startsWith('refs/') && gerritUrl(url) === undefined) {
+      issues.push({
+        path: ['devstack', 'sources', project],
+        message: `"${source}" is a Gerrit change, but ${project} comes from ${url}, not opendev: give a URL or a local path instead`,
+      });
+      continue;
+    }
     if (source.startsWith('refs/') && !/^refs\/changes\/\d{2}\/\d+\/\d+$/.test(source)) {
       issues.push({
         path: ['devstack', 'sources', project],

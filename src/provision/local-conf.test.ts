@@ -84,14 +84,21 @@ describe('local.conf', () => {
     expect(renderLocalConf(plan, plan.nodes[0] as typeof compute, { libvirtType: 'qemu' })).not.toContain('cpu_mode');
   });
 
-  it('sources: a local tree on its pushed branch, a Gerrit change from review.opendev.org, libraries from git', async () => {
-    const plan = await planOf(`devstack:\n  sources: { nova: refs/changes/50/5050/1, oslo.policy: https://example.org/oslo.policy }\n`);
+  it('sources: the variables stackrc reads, a Gerrit change from the project\'s own namespace, libraries through LIBS_FROM_GIT', async () => {
+    const plan = await planOf(
+      `devstack:\n  plugins: [{ name: networking-foo, url: https://opendev.org/x/networking-foo }]\n` +
+        `  sources: { nova: refs/changes/50/5050/1, oslo.policy: https://example.org/oslo.policy, python-novaclient: refs/changes/61/661/2, networking-foo: refs/changes/77/777/3 }\n`,
+    );
     const conf = renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' });
-    expect(sourceLocalrc(conf, ['NOVA_REPO', 'NOVA_BRANCH', 'OSLO_POLICY_REPO', 'LIBS_FROM_GIT'])).toEqual({
+    expect(sourceLocalrc(conf, ['NOVA_REPO', 'NOVA_BRANCH', 'OSLOPOLICY_REPO', 'OSLOPOLICY_BRANCH', 'NOVACLIENT_REPO', 'NOVACLIENT_BRANCH', 'LIBS_FROM_GIT', 'PLUGINS'])).toEqual({
       NOVA_REPO: 'https://review.opendev.org/openstack/nova',
       NOVA_BRANCH: 'refs/changes/50/5050/1',
-      OSLO_POLICY_REPO: 'https://example.org/oslo.policy',
-      LIBS_FROM_GIT: 'oslo.policy',
+      OSLOPOLICY_REPO: 'https://example.org/oslo.policy',
+      OSLOPOLICY_BRANCH: 'master',
+      NOVACLIENT_REPO: 'https://review.opendev.org/openstack/python-novaclient',
+      NOVACLIENT_BRANCH: 'refs/changes/61/661/2',
+      LIBS_FROM_GIT: 'oslo.policy,python-novaclient',
+      PLUGINS: 'networking-foo https://review.opendev.org/x/networking-foo refs/changes/77/777/3;',
     });
   });
 });

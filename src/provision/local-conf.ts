@@ -7,6 +7,8 @@
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import { isLocalPath } from '../config/load.js';
 import { shellQuote as bashValue } from '../process/quote.js';
+import { DEVSTACK_PROJECTS } from '../devstack/tables.js';
+import { gerritUrl } from '../devstack/upstream.js';
 
 /** Where DevStack and the pushed trees live on a node (the stack user's home, DevStack's DEST). */
 export const DEST = '/opt/stack';
@@ -28,14 +30,18 @@ export function classifySource(value: string): SourceKind {
   return { kind: 'url', url: value };
 }
 
-/** DevStack's variable prefix for a project: nova → NOVA, python-novaclient → PYTHON_NOVACLIENT. */
-export function projectVar(project: string): string {
-  return project.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-}
-
-/** Libraries are installed from git through LIBS_FROM_GIT rather than a *_REPO of a service. */
-function isLibrary(project: string): boolean {
-  return /^(oslo\.|python-|os-|osc-|keystoneauth|keystonemiddleware|castellan|tooz|taskflow|stevedore|futurist|cliff|debtcollector|automaton|glance_store|ovsdbapp|pycadf)/.test(project);
+/** The repository and branch DevStack should take a source from, given the project's default URL. */
+export function sourceRepo(project: string, value: string, defaultUrl: string, branch: string): { repo: string; branch: string } {
+  const source = classifySource(value);
+  // A local tree is already in DEST/<project> on LOCAL_BRANCH; DevStack keeps an existing clone.
+  if (source.kind === 'local') return { repo: `${DEST}/${project}`, branch: LOCAL_BRANCH };
+  if (source.kind === 'change') {
+    const repo = gerritUrl(defaultUrl);
+    // config/rules.ts refuses a change of a project not on opendev's Gerrit before it gets here.
+    if (repo === undefined) throw new TypeError(`${project} (${defaultUrl}) is not on review.opendev.org`);
+    return { repo, branch: source.ref };
+  }
+  return { repo: source.url, branch };
 }
 
 interface Section {
@@ -155,24 +161,29 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
       `ENABLED_SERVICES=${ds.services.compute.join(',')}`,
     );
   }
+  // Each source through the variables DevStack reads for it (stackrc, via src/devstack/tables.ts);
+  // a library only from git when named in LIBS_FROM_GIT (inc/python use_library_from_git).
+  // A source named like a plugin changes that plugin's enable_plugin line instead (below).
   const libs: string[] = [];
+  const plugins = new Map(ds.services.plugins.map((p) => [p.name, { ...p }]));
   for (const [project, value] of Object.entries(ds.sources)) {
-    const source = classifySource(value);
-    const name = projectVar(project);
-    if (isLibrary(project)) libs.push(project);
-    if (source.kind === 'local') {
-      // The tree is already in DEST/<project> on the branch below; DevStack keeps an existing clone.
-      lines.push(`${name}_REPO=${DEST}/${project}`, `${name}_BRANCH=${LOCAL_BRANCH}`);
-    } else if (source.kind === 'change') {
-      lines.push(`${name}_REPO=https://review.opendev.org/openstack/${project}`, `${name}_BRANCH=${bashValue(source.ref)}`);
-    } else {
-      lines.push(`${name}_REPO=${bashValue(source.url)}`, `${name}_BRANCH=${bashValue(ds.branch)}`);
+    const plugin = plugins.get(project);
+    if (plugin) {
+      const { repo, branch } = sourceRepo(project, value, plugin.url, plugin.ref ?? ds.branch);
+      plugins.set(project, { ...plugin, url: repo, ref: branch });
+      continue;
     }
+    const known = DEVSTACK_PROJECTS[project];
+    // config/rules.ts refuses a project DevStack has no variables for.
+    if (known === undefined) throw new TypeError(`DevStack has no variables for project ${project}`);
+    const { repo, branch } = sourceRepo(project, value, known.url, ds.branch);
+    lines.push(`${known.repoVar}=${bashValue(repo)}`, `${known.branchVar}=${bashValue(branch)}`);
+    if (known.library) libs.push(project);
   }
   if (libs.length > 0) lines.push(`LIBS_FROM_GIT=${libs.join(',')}`);
   // enable_plugin's REF defaults to master, not the branch being stacked (functions-common
   // enable_plugin: `local branch=${3:-master}`), so the ref is always written.
-  for (const plugin of ds.services.plugins) {
+  for (const plugin of plugins.values()) {
     if (!plugin.roles.includes(node.role)) continue;
     lines.push(['enable_plugin', plugin.name, bashValue(plugin.url), bashValue(plugin.ref ?? ds.branch)].join(' '));
   }
