@@ -107,6 +107,16 @@ export function novncScheme(controllerLocalConf: string): 'http' | 'https' {
   return tls ? 'https' : 'http';
 }
 
+const GIB = 1024 ** 3;
+
+/**
+ * Cinder's LVM backing file for a node of `diskBytes`: half the disk in whole GiB, at most stackrc's
+ * default 30G, at least 1G — truncate(1)'s G is GiB.
+ */
+export function volumeBackingFileSize(diskBytes: number): string {
+  return `${Math.max(1, Math.min(30, Math.floor(diskBytes / GIB / 2)))}G`;
+}
+
 export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: LocalConfOptions): string {
   const controller = plan.nodes.find((n) => n.name === plan.controller) as NodePlan;
   const ds = plan.devstack;
@@ -127,12 +137,19 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
     `SWIFT_TEMPURL_KEY=${bashValue(p.swift_tempurl_key)}`,
     `LDAP_PASSWORD=${bashValue(p.ldap)}`,
     `LIBVIRT_TYPE=${options.libvirtType}`,
+    // Sparse, but a volume written past the disk fills the node (stackrc: 30G; lib/lvm truncate -s).
+    `VOLUME_BACKING_FILE_SIZE=${volumeBackingFileSize(node.diskBytes)}`,
     `IP_VERSION=${ds.ipVersion}`,
     `USE_JOURNAL=${ds.journal ? 'True' : 'False'}`,
     `DEST=${DEST}`,
     `LOGFILE=${DEST}/logs/stack.sh.log`,
     'LOG_COLOR=False',
   ];
+  if (options.libvirtType === 'qemu') {
+    // As the gate does (devstack .zuul.yaml NOVA_LIBVIRT_TB_CACHE_SIZE: 128): TCG's translation cache
+    // otherwise takes 1 GiB per guest; lib/nova sets [libvirt] tb_cache_size when it is > 0.
+    lines.push('NOVA_LIBVIRT_TB_CACHE_SIZE=128');
+  }
   if (node.role === 'controller') {
     lines.push(
       'FIXED_RANGE=10.1.0.0/20',
