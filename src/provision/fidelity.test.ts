@@ -106,6 +106,37 @@ async function promptSection(branch: Branch): Promise<string> {
   return lines.slice(start, end).join('\n');
 }
 
+/** Lines of stack.sh from the first line starting with `first` through the next line equal to `last`. */
+async function stackShBlock(branch: Branch, first: string, last: string): Promise<string> {
+  const lines = (await readFile(join(trees[branch], 'stack.sh'), 'utf8')).split('\n');
+  const start = lines.findIndex((l) => l.startsWith(first));
+  const end = lines.findIndex((l, i) => i >= start && l === last);
+  expect(start, `${branch} stack.sh: ${first}`).toBeGreaterThan(0);
+  expect(end, `${branch} stack.sh: ${last} after ${first}`).toBeGreaterThanOrEqual(start);
+  return lines.slice(start, end + 1).join('\n');
+}
+
+/**
+ * What stack.sh does about the CA on a node, by its own lines: reset the bundle (stack.sh
+ * `SSL_BUNDLE_FILE=…` / `rm -f $SSL_BUNDLE_FILE`) and, with tls-proxy, configure_CA, init_CA,
+ * init_cert (lib/tls). DATA_DIR is a folder of the test; `sudo` only logs (nothing on the test host
+ * changes); the nodes run Ubuntu or Debian, so is_ubuntu holds (os_VENDOR/os_PACKAGE as GetOSVersion
+ * sets them there).
+ */
+async function caScript(branch: Branch, dataDir: string): Promise<string> {
+  const reset = await stackShBlock(branch, 'SSL_BUNDLE_FILE="$DATA_DIR/ca-bundle.pem"', 'rm -f $SSL_BUNDLE_FILE');
+  const tls = await stackShBlock(branch, 'if is_service_enabled tls-proxy; then', 'fi');
+  expect(tls).toMatch(/^\s+configure_CA\n\s+init_CA\n\s+init_cert$/m);
+  return [
+    'sudo() { echo "SUDO $*" >> "$DATA_DIR/sudo.log"; }',
+    'os_VENDOR=Ubuntu; os_PACKAGE=deb',
+    `DATA_DIR=${dataDir}`,
+    'source lib/tls',
+    reset,
+    tls,
+  ].join('\n');
+}
+
 /** stack.sh's distro check, from `SUPPORTED_DISTROS=` through its closing `fi`, with `die` reporting. */
 async function distroCheck(branch: Branch): Promise<string> {
   const lines = (await readFile(join(trees[branch], 'stack.sh'), 'utf8')).split('\n');
@@ -164,6 +195,8 @@ const ROWS: Row[] = [
       cite('master', 'stack.sh:584', 'rm -f $SSL_BUNDLE_FILE'),
       cite('master', 'lib/tls:218', 'sudo update-ca-certificates'),
       cite('master', 'lib/tls:210', 'cat $INT_CA_DIR/ca-chain.pem >> $SSL_BUNDLE_FILE'),
+      cite('master', 'lib/tls:81', 'if [[ -d $ca_dir ]]; then'),
+      cite('master', 'lib/tls:328', 'if [ ! -r "$ca_dir/cacert.pem" ]; then'),
     ],
     check: async () => {
       const on = await planOf('devstack:\n  services: { enable: [tls-proxy] }\n');
@@ -174,6 +207,29 @@ const ROWS: Row[] = [
         expect((await devstack(branch, confOf(on, 'controller'), probe)).out).toContain('TLS=on');
         expect((await devstack(branch, confOf(off, 'compute'), probe)).out).toContain('TLS=off');
       }
+      // The whole hand-over with DevStack's own CA code (master): the controller makes the CA, the
+      // tls-ca step copies ca-bundle.pem and CA/, the compute's stack.sh runs over it.
+      const controllerData = join(work, 'ca-controller');
+      const run = await devstack('master', confOf(on, 'controller'), `mkdir -p ${controllerData}\n${await caScript('master', controllerData)}`);
+      expect(run.code, run.out).toBe(0);
+      const rootCa = await readFile(join(controllerData, 'CA/root-ca/cacert.pem'), 'utf8');
+      const handOver = async (plan: ClusterPlan, dir: string) => {
+        spawnSync('cp', ['-a', controllerData, dir]);
+        await rm(join(dir, 'sudo.log'), { force: true });
+        const r = await devstack('master', confOf(plan, 'compute'), await caScript('master', dir));
+        expect(r.code, r.out).toBe(0);
+        const bundle = await readFile(join(dir, 'ca-bundle.pem'), 'utf8').catch(() => undefined);
+        const sudo = await readFile(join(dir, 'sudo.log'), 'utf8').catch(() => '');
+        return { bundle, sudo, root: await readFile(join(dir, 'CA/root-ca/cacert.pem'), 'utf8') };
+      };
+      const withTls = await handOver(on, join(work, 'ca-compute-on'));
+      expect(withTls.root).toBe(rootCa); // the controller's CA is kept, not replaced
+      expect(withTls.bundle).toContain(rootCa.trim()); // the bundle stack.sh deleted is rebuilt from it
+      expect(withTls.sudo).toContain('SUDO update-ca-certificates'); // and it enters the trust store
+      // Without tls-proxy on the compute (devcluster before): the copied bundle is deleted, no trust.
+      const withoutTls = await handOver(off, join(work, 'ca-compute-off'));
+      expect(withoutTls.bundle).toBeUndefined();
+      expect(withoutTls.sudo).not.toContain('update-ca-certificates');
     },
   },
   {

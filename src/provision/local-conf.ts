@@ -1,8 +1,11 @@
 /**
  * Each node's DevStack local.conf, from the plan: the controller and compute variants of DevStack's
- * multinode guide and the gate, the layer's services, plugins, sources, passwords, journal and
- * LIBVIRT_TYPE; then the user's own local.conf text for the node's role, merged per meta-section
- * (their localrc lines come after ours, so an assignment of theirs wins). Pure.
+ * multinode guide and the gate, the layer's services, plugins (per role, ref defaulting to the
+ * branch), sources (through the variables stackrc reads, src/devstack/tables.ts), every value
+ * stack.sh would prompt for, journal, LIBVIRT_TYPE and what goes with qemu, the LVM backing file
+ * sized to the node; then the user's own local.conf text for the node's role, merged per
+ * meta-section (their localrc lines come after ours, so an assignment of theirs wins). Pure.
+ * src/provision/fidelity.test.ts runs DevStack's own code on what this writes.
  */
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import { isLocalPath } from '../config/load.js';
