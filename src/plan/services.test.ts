@@ -25,6 +25,7 @@ describe('service layers', () => {
     expect(plan.compute).not.toContain('c-vol');
     expect(plan.plugins).toEqual([{ name: 'barbican', url: 'https://example.org/barbican', ref: 'stable/2025.2', roles: ['controller'] }]);
     expect(plan.computeDisabled).toEqual([]);
+    expect(plan.computeLocalrc).toEqual([]);
   });
   it('tls-proxy, once enabled, is on every node (the gate enables it on subnodes too)', () => {
     expect(planServices(1, { enable: ['tls-proxy'], disable: [] }, []).compute).toContain('tls-proxy');
@@ -35,8 +36,10 @@ describe('service layers', () => {
     const plan = planServices(3, none, []);
     expect(plan.plugins.map((p) => [p.name, p.roles])).toEqual([['barbican', ['controller']], ['ceilometer', ['controller', 'compute']]]);
     expect(plan.computeDisabled).toEqual(expect.arrayContaining(['ceilometer-acentral', 'ceilometer-anotification']));
+    expect(plan.computeLocalrc).toEqual(['CEILOMETER_BACKENDS=none']);
     const own = planServices(3, none, [{ name: 'ceilometer', url: 'https://example.org/c', roles: ['controller'] }, { name: 'networking-x', url: 'https://example.org/x', roles: ['compute'] }]);
     expect(own.plugins.map((p) => [p.name, p.roles])).toEqual([['barbican', ['controller']], ['ceilometer', ['controller']], ['networking-x', ['compute']]]);
     expect(own.computeDisabled).toEqual([]);
+    expect(own.computeLocalrc).toEqual([]);
   });
 });

@@ -18,15 +18,22 @@ export interface PlannedPlugin extends PluginRef {
 }
 
 /**
- * Plugins of the layers that have a compute side, and what of theirs must stay off on a compute.
- * ceilometer's devstack/settings (openstack/ceilometer master b4ccf24, lines 3, 5, 21, 24) runs
- * `enable_service ceilometer-acompute ceilometer-acentral`, `ceilometer-anotification`, and with the
- * gnocchi backend `gnocchi-api gnocchi-metricd` (and `sg-core`) on every node the plugin is enabled
- * on; only the compute pollster belongs on a compute. enable_service skips a service named in
- * DISABLED_SERVICES (devstack functions-common `enable_service`), which `disable_service` sets.
+ * Plugins of the layers that have a compute side, what of theirs must stay off on a compute, and
+ * localrc lines for the compute. ceilometer's devstack/settings (openstack/ceilometer master b4ccf24,
+ * lines 3, 5, 18-24) runs `enable_service ceilometer-acompute ceilometer-acentral`,
+ * `ceilometer-anotification`, and with the default backend gnocchi `gnocchi-api gnocchi-metricd`, on
+ * every node the plugin is enabled on; only the compute pollster belongs on a compute. enable_service
+ * skips a service named in DISABLED_SERVICES (devstack functions-common `enable_service`), which
+ * `disable_service` sets. Its plugin.sh configures the storage backend wherever it runs
+ * (`_ceilometer_configure_storage_backend` → `configure_gnocchi` → `recreate_database gnocchi`, which
+ * on a compute would drop the controller's gnocchi database); `CEILOMETER_BACKENDS=none` skips that,
+ * and the compute pollster publishes over the message bus to the controller's notification agent.
  */
-const COMPUTE_SIDE: Record<string, { disableOnCompute: string[] }> = {
-  ceilometer: { disableOnCompute: ['ceilometer-acentral', 'ceilometer-anotification', 'gnocchi-api', 'gnocchi-metricd', 'sg-core'] },
+const COMPUTE_SIDE: Record<string, { disableOnCompute: string[]; computeLocalrc: string[] }> = {
+  ceilometer: {
+    disableOnCompute: ['ceilometer-acentral', 'ceilometer-anotification', 'gnocchi-api', 'gnocchi-metricd', 'sg-core'],
+    computeLocalrc: ['CEILOMETER_BACKENDS=none'],
+  },
 };
 
 const CORE_CONTROLLER = [
@@ -63,6 +70,8 @@ export interface ServicePlan {
   plugins: PlannedPlugin[];
   /** Services the computes' local.conf disables after enabling their plugins (see COMPUTE_SIDE). */
   computeDisabled: string[];
+  /** localrc lines for the computes that the plugins on them need (see COMPUTE_SIDE). */
+  computeLocalrc: string[];
 }
 
 /** Services that, when on the controller, must be on every node. */
@@ -101,12 +110,12 @@ export function planServices(
   for (const plugin of plugins) byName.set(plugin.name, { ...plugin, roles: plugin.roles ?? defaultRoles(plugin.name) });
   const controllerServices = unique([...controller, ...services.enable]);
   const planned = [...byName.values()].filter((p) => !disabled.has(p.name));
+  const onCompute = planned.filter((p) => p.roles.includes('compute'));
   return {
     controller: controllerServices,
     compute: unique([...compute, ...EVERY_NODE.filter((s) => controllerServices.includes(s))]),
     plugins: planned,
-    computeDisabled: [
-      ...new Set(planned.filter((p) => p.roles.includes('compute')).flatMap((p) => COMPUTE_SIDE[p.name]?.disableOnCompute ?? [])),
-    ],
+    computeDisabled: [...new Set(onCompute.flatMap((p) => COMPUTE_SIDE[p.name]?.disableOnCompute ?? []))],
+    computeLocalrc: onCompute.flatMap((p) => COMPUTE_SIDE[p.name]?.computeLocalrc ?? []),
   };
 }

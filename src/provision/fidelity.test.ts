@@ -281,10 +281,26 @@ const ROWS: Row[] = [
     ],
     check: async () => {
       const plan = await planOf('devstack:\n  layer: 3\n');
-      // What ceilometer's devstack/settings runs on every node the plugin is enabled on
-      // (openstack/ceilometer master b4ccf24, devstack/settings lines 3 and 5; sourced by
-      // functions-common load_plugin_settings).
-      const settings = 'enable_service ceilometer-acompute ceilometer-acentral\nenable_service ceilometer-anotification';
+      // What ceilometer's devstack/settings runs on every node the plugin is enabled on, copied
+      // verbatim (openstack/ceilometer master b4ccf24, devstack/settings lines 3, 5 and 14-24;
+      // sourced by functions-common load_plugin_settings after localrc).
+      const settings = [
+        'enable_service ceilometer-acompute ceilometer-acentral',
+        'enable_service ceilometer-anotification',
+        'CEILOMETER_BACKEND=${CEILOMETER_BACKEND:""}',
+        'if ! [[ "$CEILOMETER_BACKENDS" =~ "$CEILOMETER_BACKEND" ]]; then',
+        '    CEILOMETER_BACKENDS+=","$CEILOMETER_BACKEND',
+        'fi',
+        'CEILOMETER_BACKENDS=${CEILOMETER_BACKENDS:-"gnocchi"}',
+        'if [[ "$CEILOMETER_BACKENDS" =~ "gnocchi" ]]; then',
+        '    enable_service gnocchi-api gnocchi-metricd',
+        'fi',
+        'if [[ "$CEILOMETER_BACKENDS" =~ "sg-core" ]]; then',
+        '    enable_service sg-core',
+        'fi',
+        // plugin.sh _ceilometer_configure_storage_backend: configure_gnocchi (recreate_database) unless none.
+        'if [ $(echo "$CEILOMETER_BACKENDS" | tr -d ",") = \'none\' ]; then echo STORAGE=none; else echo STORAGE=configured; fi',
+      ].join('\n');
       for (const branch of BRANCHES) {
         const compute = await devstackVars(branch, confOf(plan, 'compute'), ['DEVSTACK_PLUGINS', 'ENABLED_SERVICES'], settings);
         expect(compute.DEVSTACK_PLUGINS?.split(',')).toContain('ceilometer');
@@ -293,8 +309,11 @@ const ROWS: Row[] = [
         expect(services).toContain('ceilometer-acompute');
         expect(services).not.toContain('ceilometer-acentral');
         expect(services).not.toContain('ceilometer-anotification');
+        expect(services).not.toContain('gnocchi-api');
+        expect((await devstack(branch, confOf(plan, 'compute'), settings)).out).toContain('STORAGE=none');
         const controller = await devstackVars(branch, confOf(plan, 'controller'), ['DEVSTACK_PLUGINS', 'ENABLED_SERVICES'], settings);
-        expect(controller.ENABLED_SERVICES?.split(',')).toEqual(expect.arrayContaining(['ceilometer-acompute', 'ceilometer-acentral', 'ceilometer-anotification']));
+        expect(controller.ENABLED_SERVICES?.split(',')).toEqual(expect.arrayContaining(['ceilometer-acompute', 'ceilometer-acentral', 'ceilometer-anotification', 'gnocchi-api']));
+        expect((await devstack(branch, confOf(plan, 'controller'), settings)).out).toContain('STORAGE=configured');
       }
     },
   },

@@ -201,6 +201,8 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
     if (known.library) libs.push(project);
   }
   if (libs.length > 0) lines.push(`LIBS_FROM_GIT=${libs.join(',')}`);
+  // Before the plugins: their settings read these with ${VAR:-default}.
+  if (node.role === 'compute') lines.push(...ds.services.computeLocalrc);
   // enable_plugin's REF defaults to master, not the branch being stacked (functions-common
   // enable_plugin: `local branch=${3:-master}`), so the ref is always written.
   for (const plugin of plugins.values()) {
