@@ -84,6 +84,21 @@ describe('local.conf', () => {
     expect(renderLocalConf(plan, plan.nodes[0] as typeof compute, { libvirtType: 'qemu' })).not.toContain('cpu_mode');
   });
 
+  it('plugins and URL sources follow devstack.branch, or master when that is a change of DevStack itself', async () => {
+    const ofBranch = async (branch: string) => {
+      const plan = await planOf(`devstack:\n  branch: ${branch}\n  layer: 3\n  sources: { nova: https://example.org/nova }\n`);
+      return sourceLocalrc(renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' }), ['PLUGINS', 'NOVA_BRANCH']);
+    };
+    expect(await ofBranch('stable/2025.2')).toEqual({
+      PLUGINS: 'barbican https://opendev.org/openstack/barbican stable/2025.2;ceilometer https://opendev.org/openstack/ceilometer stable/2025.2;',
+      NOVA_BRANCH: 'stable/2025.2',
+    });
+    expect(await ofBranch('refs/changes/12/912/3')).toEqual({
+      PLUGINS: 'barbican https://opendev.org/openstack/barbican master;ceilometer https://opendev.org/openstack/ceilometer master;',
+      NOVA_BRANCH: 'master',
+    });
+  });
+
   it('sources: the variables stackrc reads, a Gerrit change from the project\'s own namespace, libraries through LIBS_FROM_GIT', async () => {
     const plan = await planOf(
       `devstack:\n  plugins: [{ name: networking-foo, url: https://opendev.org/x/networking-foo }]\n` +

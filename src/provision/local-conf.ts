@@ -181,6 +181,9 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
       `ENABLED_SERVICES=${ds.services.compute.join(',')}`,
     );
   }
+  // The branch other trees follow: DevStack's own, unless that is a Gerrit change of DevStack
+  // (refs/changes/…), which names nothing in another repository: then master.
+  const target = ds.branch.startsWith('refs/') ? 'master' : ds.branch;
   // Each source through the variables DevStack reads for it (stackrc, via src/devstack/tables.ts);
   // a library only from git when named in LIBS_FROM_GIT (inc/python use_library_from_git).
   // A source named like a plugin changes that plugin's enable_plugin line instead (below).
@@ -189,14 +192,14 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
   for (const [project, value] of Object.entries(ds.sources)) {
     const plugin = plugins.get(project);
     if (plugin) {
-      const { repo, branch } = sourceRepo(project, value, plugin.url, plugin.ref ?? ds.branch);
+      const { repo, branch } = sourceRepo(project, value, plugin.url, plugin.ref ?? target);
       plugins.set(project, { ...plugin, url: repo, ref: branch });
       continue;
     }
     const known = DEVSTACK_PROJECTS[project];
     // config/rules.ts refuses a project DevStack has no variables for.
     if (known === undefined) throw new TypeError(`DevStack has no variables for project ${project}`);
-    const { repo, branch } = sourceRepo(project, value, known.url, ds.branch);
+    const { repo, branch } = sourceRepo(project, value, known.url, target);
     lines.push(`${known.repoVar}=${bashValue(repo)}`, `${known.branchVar}=${bashValue(branch)}`);
     if (known.library) libs.push(project);
   }
@@ -207,7 +210,7 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
   // enable_plugin: `local branch=${3:-master}`), so the ref is always written.
   for (const plugin of plugins.values()) {
     if (!plugin.roles.includes(node.role)) continue;
-    lines.push(['enable_plugin', plugin.name, bashValue(plugin.url), bashValue(plugin.ref ?? ds.branch)].join(' '));
+    lines.push(['enable_plugin', plugin.name, bashValue(plugin.url), bashValue(plugin.ref ?? target)].join(' '));
   }
   if (node.role === 'compute' && ds.services.computeDisabled.length > 0) {
     // After the plugins: their settings' enable_service skips what DISABLED_SERVICES names.
