@@ -149,15 +149,27 @@ describe('devcluster CLI', () => {
     expect(verbose.stderr).toMatch(/^\s+at /m);
   });
 
+  it("config validate: a node image the branch's stack.sh refuses is an error naming both; an unknown branch only a note", async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'devcluster.yaml'), 'image: ubuntu-22.04\ndevstack:\n  branch: stable/2026.1\n');
+    const refused = await run('config', 'validate');
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('devcluster.yaml:1:8 image: image ubuntu-22.04 (DISTRO jammy) is refused by stack.sh of devstack.branch stable/2026.1');
+    await writeFile(join(cwd, 'devcluster.yaml'), 'image: ubuntu-22.04\ndevstack:\n  branch: stable/2024.1\n');
+    const noted = await run('config', 'validate');
+    expect(noted.exitCode, noted.stderr).toBe(0);
+    expect(noted.stderr).toContain('note: devstack.branch stable/2024.1: its SUPPORTED_DISTROS is not known to devcluster');
+  });
+
   it('config show fills defaults and redacts passwords', async () => {
     const { run, cwd } = await sandbox();
-    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  passwords:\n    admin: topsecret-admin\n');
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  passwords:\n    admin: topsecretAdmin\n');
     const shown = await run('config', 'show');
     expect(shown.exitCode).toBe(0);
-    expect(shown.stdout).not.toContain('topsecret-admin');
+    expect(shown.stdout).not.toContain('topsecretAdmin');
     expect(parse(shown.stdout).devstack.layer).toBe(2);
     const secret = await run('config', 'show', '--show-secrets');
-    expect(parse(secret.stdout).devstack.passwords.admin).toBe('topsecret-admin');
+    expect(parse(secret.stdout).devstack.passwords.admin).toBe('topsecretAdmin');
   });
 
   it("init --from-vagrant converts devstack-vagrant's sample; the password is hashed by openssl, never written", async () => {

@@ -75,7 +75,16 @@ const port = z
   .string()
   .regex(/^(icmp|(tcp|udp)\/\d{1,5}(-\d{1,5})?)$/, { error: 'must be "icmp", "tcp/PORT", "udp/PORT" or "tcp/FROM-TO"' });
 
-const passwordText = z.string().min(8, { error: 'must be at least 8 characters' });
+// DevStack's consumers break on anything else: stack.sh read_password says "Use only alphanumeric
+// characters" (master stack.sh:673), lib/database builds mysql+pymysql://root:$DATABASE_PASSWORD@host,
+// lib/databases/mysql passes -p$DATABASE_PASSWORD unquoted, functions-common --os-password $ADMIN_PASSWORD.
+const passwordText = z
+  .string()
+  .min(8, { error: 'must be at least 8 characters' })
+  .regex(/^[A-Za-z0-9]+$/, {
+    error:
+      "must use only letters A-Z, a-z and digits 0-9: DevStack's stack.sh asks for alphanumeric passwords and puts them unquoted into command lines and database URLs",
+  });
 
 export const configSchema = z
   .strictObject({
@@ -165,7 +174,12 @@ export const configSchema = z
             z.strictObject({
               name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: 'must be a plugin name such as heat' }),
               url: z.string().min(1),
-              ref: z.string().min(1).optional(),
+              ref: z.string().min(1).describe('Branch, tag or ref. Default: devstack.branch').optional(),
+              roles: z
+                .array(z.enum(['controller', 'compute'], { error: 'roles must list "controller" and/or "compute"' }))
+                .min(1, { error: 'roles needs at least one of "controller", "compute"' })
+                .describe('Nodes whose local.conf enables it. Default: the controller (ceilometer: every node)')
+                .optional(),
             }),
           )
           .default([]),

@@ -7,7 +7,7 @@ import type { CliIO } from '../io.js';
 import { describeSource, loadFor } from '../context.js';
 import { buildPlan } from '../../plan/plan.js';
 import { planView, redactPlan } from '../../plan/redact.js';
-import { completeSecrets, readSecrets, stateDirFor } from '../../state/secrets.js';
+import { completeSecrets, readSecrets, secretsIncomplete, stateDirFor } from '../../state/secrets.js';
 import { atomicWrite } from '../../fs/atomic-write.js';
 import { renderSeed, SEED_FILE_NAMES } from '../../cloudinit/seed.js';
 import { renderLocalConf } from '../../provision/local-conf.js';
@@ -29,7 +29,7 @@ export function registerRender(program: Command, io: CliIO): void {
       const stored = await readSecrets(stateDir);
       const nodes = loaded.config.nodes.map((n) => n.name);
       const secrets = completeSecrets(loaded.config.name, nodes, stored);
-      if (stored === undefined || nodes.some((n) => stored.host_keys[n] === undefined)) {
+      if (secretsIncomplete(stored, nodes)) {
         io.err(`note: keys and passwords not yet in ${stateDir} are made up for this view only; \`devcluster up\` generates and keeps them`);
       }
       const plan = buildPlan(loaded.config, loaded.userKeys, secrets);
