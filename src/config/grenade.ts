@@ -12,7 +12,7 @@ import type { Config } from './schema.js';
 export const GRENADE_REPO = 'https://opendev.org/openstack/grenade';
 
 /** A git branch or tag name as `git check-ref-format --branch` accepts it (the common cases). */
-const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!\/)(?!.*\/$)(?!.*\.lock(\/|$))(?!.*(^|\/)\.)[^\s~^:?*[\\\x00-\x1f\x7f]+(?<!\.)$/;
+const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!\/)(?!.*\/$)(?!.*\.lock(?:\/|$))(?!(?:.*\/)?\.)[^\s~^:?*[\\\p{Cc}]+(?<!\.)$/u;
 const branchName = (what: string) =>
   z.string({ error: `${what} must be a branch name such as stable/2025.2` }).regex(BRANCH, { error: `${what} must be a git branch or tag name such as stable/2025.2 or master` });
 

@@ -33,6 +33,12 @@ export type StepName = (typeof STEPS)[number];
 
 export const SCRIPTS_DIR = `${DEST}/devcluster/provision`;
 const WORK_DIR = `${DEST}/devcluster`;
+/**
+ * DevStack's DATA_DIR: stackrc sets it from its own DEST=/opt/stack before it sources localrc
+ * (stackrc `DATA_DIR=${DEST}/data`, 2025.2 line 32), so it stays /opt/stack/data also where local.conf
+ * moves DEST (grenade's /opt/stack/old; the gate's devstack_data_base_dir is devstack_bases.shared).
+ */
+const DATA_DIR = `${DEST}/data`;
 const PROVISION_SOURCE = join(PACKAGE_ROOT, 'provision');
 
 export interface HostContext {
@@ -194,10 +200,10 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
     stages.push(
       step('tls-ca', computes, true, async (r) => {
         const source = await sessionFor(controller.name, r.ctx);
-        const tar = await source.run(`tar -C ${layout.dest}/data -cf - ca-bundle.pem CA`, { signal: r.ctx.signal, what: "pack the controller's CA", binaryStdout: true, logFile: r.logFile });
-        if (tar.code !== 0 || !tar.stdoutBytes) throw new StepCommandError(tar.code, tar.tail, `could not read ${layout.dest}/data/ca-bundle.pem and CA/ on ${controller.name}`);
+        const tar = await source.run(`tar -C ${DATA_DIR} -cf - ca-bundle.pem CA`, { signal: r.ctx.signal, what: "pack the controller's CA", binaryStdout: true, logFile: r.logFile });
+        if (tar.code !== 0 || !tar.stdoutBytes) throw new StepCommandError(tar.code, tar.tail, `could not read ${DATA_DIR}/ca-bundle.pem and CA/ on ${controller.name}`);
         await r.session.upload({ data: tar.stdoutBytes }, `${WORK_DIR}/ca.tar`, { mode: 0o600, signal: r.ctx.signal });
-        await check(r, `mkdir -p ${layout.dest}/data && tar -C ${layout.dest}/data -xf ${WORK_DIR}/ca.tar && rm -f ${WORK_DIR}/ca.tar`, "install the controller's CA");
+        await check(r, `mkdir -p ${DATA_DIR} && tar -C ${DATA_DIR} -xf ${WORK_DIR}/ca.tar && rm -f ${WORK_DIR}/ca.tar`, "install the controller's CA");
       }),
     );
   }
