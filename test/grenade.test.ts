@@ -174,6 +174,20 @@ describe('grenade mode over SSH with the real DevStack and grenade trees', () =>
       // grenade's localrc as grenade itself reads it (its grenaderc sources localrc).
       const read = await onNode('controller', 'cd /opt/stack/new/grenade && bash -c \'source ./grenaderc && echo "$BASE_DEVSTACK_DIR $BASE_DEVSTACK_BRANCH $TARGET_DEVSTACK_DIR $TARGET_DEVSTACK_BRANCH $SAVE_DIR"\'');
       expect(read.stdout.trim()).toBe(`/opt/stack/old/devstack ${FROM} /opt/stack/new/devstack ${TO} /opt/stack/save`);
+      // ... and the same as the gate's own template renders it (roles/write-grenade-conf/templates/localrc.j2
+      // through Jinja2, with the role's defaults and the grenade-base job's grenade_localrc plus ours):
+      // every variable grenaderc ends up with is the same.
+      const vars = "cd /opt/stack/new/grenade && bash -c 'source ./grenaderc >/dev/null && set -o posix && set' | grep -vE '^(BASH|PPID|SHELLOPTS|OLDPWD|_|CURRENT_LOG_TIME|RANDOM|SECONDS|EPOCH|SRANDOM)'";
+      const render = [
+        'import jinja2, sys',
+        "t = jinja2.Template(open('roles/write-grenade-conf/templates/localrc.j2').read())",
+        `sys.stdout.write(t.render(base_dir='/opt/stack', grenade_from_branch='${FROM}', grenade_to_branch='${TO}', grenade_tempest_concurrency=2, grenade_test_timeout=1200, grenade_localrc={'SAVE_DIR': '/opt/stack/save', 'STOP': 'image-cache'}))`,
+      ].join('\n');
+      const ours = await onNode('controller', vars);
+      const gate = await onNode('controller', `cd /opt/stack/new/grenade && cp localrc /opt/stack/localrc.devcluster && python3 -c "${render}" > localrc && ${vars}; rc=$?; mv /opt/stack/localrc.devcluster localrc; exit $rc`);
+      expect(gate.code).toBe(0);
+      expect(ours.stdout).toContain(`BASE_DEVSTACK_BRANCH=${FROM}\n`);
+      expect(ours.stdout).toBe(gate.stdout);
       // The target tree (to-branch) and grenade (to-branch), and the target local.conf with DEST=/opt/stack/new.
       const trees = await onNode('controller', 'for d in /opt/stack/new/devstack /opt/stack/new/grenade; do echo "$d $(git -C $d rev-parse --abbrev-ref HEAD) $(git -C $d rev-parse HEAD)"; done; grep -E "^(DEST|LOGFILE)=" /opt/stack/new/devstack/local.conf');
       expect(trees.stdout.trim().split('\n')).toEqual([
