@@ -5,7 +5,7 @@
  * repository when it exists (CI), else opendev's URL (a user's machine). When none has every branch
  * asked for, the test fails naming what was tried and the variable to set — never a skip.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -55,6 +55,27 @@ export async function upstreamMirror(project: UpstreamProject, branches: string[
   }
   throw new Error(
     `openstack/${project} with branches ${branches.join(', ')} is not reachable from any of: ${tried.join('; ')}. ` +
+      `Set DEVCLUSTER_${project.toUpperCase()}_REPO to a clone, a git bundle or a URL of openstack/${project}.`,
+  );
+}
+
+/**
+ * `branch` of the project cloned into `dest` (synchronous, for fixtures built at module load), from
+ * the first candidate that has it (shallow from a URL); fails naming every candidate and the variable.
+ */
+export function cloneUpstreamSync(project: UpstreamProject, branch: string, dest: string): string {
+  const tried: string[] = [];
+  for (const source of upstreamCandidates(project)) {
+    try {
+      const depth = /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? ['--depth', '1'] : [];
+      execFileSync('git', ['clone', '-q', ...depth, '-b', branch, source, dest], { timeout: 600_000, stdio: ['ignore', 'ignore', 'pipe'] });
+      return dest;
+    } catch (error) {
+      tried.push(`${source}: ${reason(error)}`);
+    }
+  }
+  throw new Error(
+    `openstack/${project} branch ${branch} is not reachable from any of: ${tried.join('; ')}. ` +
       `Set DEVCLUSTER_${project.toUpperCase()}_REPO to a clone, a git bundle or a URL of openstack/${project}.`,
   );
 }
