@@ -751,14 +751,17 @@ exit 0
       ns.controller,
       'controller',
       ctl,
-      `set -euo pipefail; source ${ctl}/devstack/openrc admin admin; env | grep ^OS_ | sort; openstack image show tiny -f value -c disk_format; openstack compute service list --service nova-compute -f value -c Host`,
+      // DevStack's own openrc, sourced as its docs say (it is not written for `set -u`), then strict mode.
+      `source ${ctl}/devstack/openrc admin admin; set -euo pipefail; env | grep ^OS_ | sort; openstack image show tiny -f value -c disk_format; openstack compute service list --service nova-compute -f value -c Host`,
     );
     expect(cli.exitCode, cli.all).toBe(0);
     expect(cli.stdout).toBe(
       [
         `OS_AUTH_TYPE=password`,
         `OS_AUTH_URL=http://${CONTROLLER_IP}/identity`,
-        'OS_IDENTITY_API_VERSION=3',
+        // Real openrc: OS_CACERT when lib/tls's $INT_CA_DIR/ca-chain.pem exists (tls-proxy's CA), no
+        // OS_IDENTITY_API_VERSION any more.
+        `OS_CACERT=${ctl}/stack/data/CA/int-ca/ca-chain.pem`,
         `OS_PASSWORD=${PASSWORD}`,
         'OS_PROJECT_DOMAIN_ID=default',
         'OS_PROJECT_NAME=admin',
@@ -772,6 +775,19 @@ exit 0
     );
     const glanceLog = await readFile(join(ctl, 'etc/systemctl-state/devstack@g-api.service.log'), 'utf8');
     expect(visible(glanceLog)).toMatch(/\[None req-[0-9a-f-]{36} admin admin<ESC>\[00;36m\] <ESC>\[00;36m10\.250\.0\.1 "GET \/v2\/images\/[0-9a-f-]{36}" status: 200/);
+  });
+
+  it("openrc under a caller's strict mode behaves as DevStack's own: dies where no IPv6 default route exists, works from a child shell", async () => {
+    const ctl = join(root, 'ctl');
+    // As provision/lib.sh runs: errexit, errtrace, pipefail and an ERR trap (its as() turns -u off).
+    const strict = await inNode(ns.controller, 'controller', ctl, `set -Eeo pipefail; trap 'echo "ERR trap: $BASH_COMMAND" >&2; exit 7' ERR; source ${ctl}/devstack/openrc admin admin; echo "sourced: $OS_USERNAME"`);
+    expect((await execa('ip', ['netns', 'exec', ns.controller, 'ip', '-6', 'route', 'show', 'default'])).stdout).toBe('');
+    expect(strict.exitCode, strict.all).toBe(7);
+    expect(strict.stdout).not.toContain('sourced:');
+    expect(strict.stderr).toMatch(/ERR trap: .*grep via/);
+    const child = await inNode(ns.controller, 'controller', ctl, `set -Eeuo pipefail; eval "$(bash -c 'source ${ctl}/devstack/openrc admin admin >/dev/null 2>&1; export -p | grep " OS_"')"; echo "$OS_USERNAME $OS_PROJECT_NAME"`);
+    expect(child.exitCode, child.all).toBe(0);
+    expect(child.stdout).toBe('admin admin');
   });
 
   it('a second stack.sh on the controller keeps the cloud, the registry and the host mappings', async () => {
