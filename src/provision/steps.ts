@@ -131,6 +131,20 @@ export function ruleArg(port: string): string {
   return `${protocol}:${range.replace('-', ':')}`;
 }
 
+/** post-stack.sh's arguments for each user's keypair (the keypairs step), the public key in `keyFile`. */
+export function keypairArgs(plan: ClusterPlan, keyFile: string): string[][] {
+  return plan.postStack.keypair.users.map((user) => ['keypair', user, plan.postStack.keypair.name, keyFile]);
+}
+
+/**
+ * post-stack.sh's arguments for each project's rules (the security-groups step): the users' projects
+ * (DevStack names each user's project after it), IPv6 rules too when DevStack's IP_VERSION has 6.
+ */
+export function rulesArgs(plan: ClusterPlan): string[][] {
+  if (plan.postStack.open_ports.length === 0) return [];
+  return plan.postStack.keypair.users.map((project) => ['rules', '--ip-version', String(plan.devstack.ipVersion), project, ...plan.postStack.open_ports.map(ruleArg)]);
+}
+
 async function pushTree(r: StepRun<ProvisionNode>, cache: RunCache, tree: string, dest: string): Promise<void> {
   const bundle = await cache.bundle(tree, r.ctx);
   const remote = `${WORK_DIR}/${basename(dest)}.bundle`;
@@ -250,14 +264,13 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
     step('keypairs', [controller], false, async (r) => {
       const key = plan.stackUser.authorizedKeys[0] as string;
       await r.session.upload({ data: `${key}\n` }, `${WORK_DIR}/keypair.pub`, { mode: 0o644, signal: r.ctx.signal });
-      for (const user of plan.postStack.keypair.users) {
-        await check(r, `${postStack} keypair ${shq(user)} ${shq(plan.postStack.keypair.name)} ${WORK_DIR}/keypair.pub`, `keypair for ${user}`);
+      for (const args of keypairArgs(plan, `${WORK_DIR}/keypair.pub`)) {
+        await check(r, `${postStack} ${args.map(shq).join(' ')}`, `keypair for ${args[1]}`);
       }
     }),
     step('security-groups', [controller], false, async (r) => {
-      if (plan.postStack.open_ports.length === 0) return;
-      for (const project of plan.postStack.keypair.users) {
-        await check(r, `${postStack} rules ${shq(project)} ${plan.postStack.open_ports.map((p) => shq(ruleArg(p))).join(' ')}`, `security group rules of ${project}`);
+      for (const args of rulesArgs(plan)) {
+        await check(r, `${postStack} ${args.map(shq).join(' ')}`, `security group rules of ${args[3]}`);
       }
     }),
   );
