@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeDevstackTree } from './support/fake-devstack-tree.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-devstack/', import.meta.url));
+const PROVISION = fileURLToPath(new URL('../provision/', import.meta.url));
 const OPENSTACK = join(FAKE, 'fake/openstack');
 const NOVA_MANAGE = join(FAKE, 'fake/nova-manage');
 const SERVICE = join(FAKE, 'fake/service.py');
@@ -629,7 +630,7 @@ exit 0
       {
         HOST_IP: CONTROLLER_IP,
         SERVICE_HOST: CONTROLLER_IP,
-        ENABLED_SERVICES: 'key,mysql,rabbit,g-api,n-api,n-cond,n-sch,n-cpu,placement-api,tls-proxy',
+        ENABLED_SERVICES: 'key,mysql,rabbit,g-api,n-api,n-cond,n-sch,n-cpu,placement-api,q-svc,tls-proxy',
         IMAGE_URLS: `file://${qcow}`,
         USE_JOURNAL: 'False',
       },
@@ -683,7 +684,7 @@ exit 0
     expect(r?.exitCode, r?.all).toBe(0);
     const ctl = join(root, 'ctl');
     const units = (await readdir(join(ctl, 'etc/systemd/system'))).sort();
-    expect(units).toEqual(['g-api', 'key', 'mysql', 'n-api', 'n-cond', 'n-cpu', 'n-sch', 'placement-api', 'rabbit', 'tls-proxy'].map((s) => `devstack@${s}.service`));
+    expect(units).toEqual(['g-api', 'key', 'mysql', 'n-api', 'n-cond', 'n-cpu', 'n-sch', 'placement-api', 'q-svc', 'rabbit', 'tls-proxy'].map((s) => `devstack@${s}.service`));
     expect(await readFile(join(ctl, 'etc/systemd/system/devstack@tls-proxy.service'), 'utf8')).toMatch(/^ExecStart = \S+ \S+\/service\.py tls-proxy $/m);
     expect(await readFile(join(ctl, 'stack/data/ca-bundle.pem'), 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
     expect(existsSync(join(ctl, 'stack/data/CA/int-ca/ca-chain.pem'))).toBe(true);
@@ -788,6 +789,25 @@ exit 0
     const child = await inNode(ns.controller, 'controller', ctl, `set -Eeuo pipefail; eval "$(bash -c 'source ${ctl}/devstack/openrc admin admin >/dev/null 2>&1; export -p | grep " OS_"')"; echo "$OS_USERNAME $OS_PROJECT_NAME"`);
     expect(child.exitCode, child.all).toBe(0);
     expect(child.stdout).toBe('admin admin');
+  });
+
+  it("devcluster's post-stack.sh works against it (its openrc in a child bash, listings); a second run creates nothing", async () => {
+    const ctl = join(root, 'ctl');
+    const scripts = join(root, 'provision');
+    await cp(PROVISION, scripts, { recursive: true });
+    await writeFile(join(root, 'key.pub'), `${PUBLIC_KEY}\n`);
+    await execa('chmod', ['-R', 'a+rX', scripts, join(root, 'key.pub')]);
+    const post = (args: string) => inNode(ns.controller, 'controller', ctl, `DEVSTACK_DIR=${ctl}/devstack bash ${scripts}/post-stack.sh ${args}`);
+    const statePath = join(ctl, 'stack/data/fake/openstack.json');
+    const first = [await post(`keypair demo dckey ${root}/key.pub`), await post('rules demo icmp tcp:22')];
+    for (const r of first) expect(r.exitCode, r.all).toBe(0);
+    const made = JSON.parse(await readFile(statePath, 'utf8')) as { keypairs: unknown[]; security_group_rules: unknown[] };
+    const again = [await post(`keypair demo dckey ${root}/key.pub`), await post('rules demo icmp tcp:22')];
+    for (const r of again) expect(r.exitCode, r.all).toBe(0);
+    const after = JSON.parse(await readFile(statePath, 'utf8')) as { keypairs: unknown[]; security_group_rules: unknown[] };
+    expect(after.keypairs).toEqual(made.keypairs);
+    expect(after.security_group_rules).toEqual(made.security_group_rules);
+    expect(made.keypairs.length).toBeGreaterThan(0);
   });
 
   it('a second stack.sh on the controller keeps the cloud, the registry and the host mappings', async () => {
