@@ -359,7 +359,7 @@ describe('fake openstack client', () => {
     expect(JSON.parse(ssh.stdout)).toMatchObject({ direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '0.0.0.0/0', security_group_id: id });
     const dup = await os(['security', 'group', 'rule', 'create', '--protocol', 'icmp', id]);
     expect(dup.exitCode).toBe(1);
-    expect(dup.stderr).toBe(`ConflictException: 409: Client Error for url: http://10.0.0.10/networking/v2.0/security-group-rules, Security group rule already exists. Rule id is ${icmp.stdout}.`);
+    expect(dup.stderr).toBe(`Error while executing command: ConflictException: 409, Security group rule already exists. Rule id is ${icmp.stdout}.`);
     const rules = JSON.parse((await os(['security', 'group', 'rule', 'list', id, '-f', 'json'])).stdout) as Record<string, unknown>[];
     expect(rules.find((r) => r['IP Protocol'] === 'tcp')).toMatchObject({ 'Port Range': '22:22', 'IP Range': '0.0.0.0/0', Direction: 'ingress' });
     expect(rules.filter((r) => r.Direction === 'egress')).toHaveLength(2);
