@@ -213,7 +213,7 @@ describe('stack.sh failures before any service starts (as nobody, on this host)'
     const dest = join(dir, 'stack');
     await mkdir(dest);
     await execa('chown', [`${NOBODY}:${NOBODY}`, dest]);
-    await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', DEST: dest, ...PASSWORDS, ENABLED_SERVICES: 'key,mysql,rabbit,s-proxy,s-object' }));
+    await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', DEST: dest, DATA_DIR: join(dest, 'data'), ...PASSWORDS, ENABLED_SERVICES: 'key,mysql,rabbit,s-proxy,s-object' }));
     const closed = await asNobody(dir);
     expect(closed.exitCode).toBe(1);
     expect(closed.stdout).toContain('ENTER A RANDOM SWIFT HASH.\n################################################################################\n');
@@ -235,7 +235,7 @@ describe('stack.sh failures before any service starts (as nobody, on this host)'
     await mkdir(dest);
     await execa('chown', [`${NOBODY}:${NOBODY}`, dest]);
     const me = hostname().split('.')[0] ?? '';
-    await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', DEST: dest, ...PASSWORDS }));
+    await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', DEST: dest, DATA_DIR: join(dest, 'data'), ...PASSWORDS }));
     await writeFile(join(devstack, 'fail-on'), `some-other-node\n${me}\r\n`);
     const r = await asNobody(dir);
     expect(r.exitCode).toBe(1);
@@ -573,7 +573,8 @@ exit 0
     await mkdir(dir);
     const devstack = await copyFixture(join(dir, 'devstack'));
     for (const sub of ['stack', 'bin', 'etc']) await mkdir(join(dir, sub));
-    await writeFile(join(devstack, 'local.conf'), localConf({ DEST: join(dir, 'stack'), ...PASSWORDS, ...settings }, extra));
+    // DATA_DIR too: DevStack derives it from its own DEST=/opt/stack, not from localrc's (stackrc).
+    await writeFile(join(devstack, 'local.conf'), localConf({ DEST: join(dir, 'stack'), DATA_DIR: join(dir, 'stack/data'), ...PASSWORDS, ...settings }, extra));
     await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
     return dir;
   }
