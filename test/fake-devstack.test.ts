@@ -4,7 +4,8 @@
  * processes keep the real texts and formats, and stack.sh brings up a controller and a compute node
  * that only meet over a real network (two network namespaces joined by a veth pair, each with its own
  * hostname, stack.sh run as the unprivileged user `nobody`). systemd and sudo are replaced by small
- * shims on PATH (there is no systemd here); everything else is the fixture as the guests run it.
+ * shims on PATH (there is no systemd here); everything else is the fake as the guests get it: the
+ * fixture laid over the real DevStack tree (test/support/fake-devstack-tree.ts), so openrc is DevStack's.
  * Needs root (network namespaces, setpriv), iproute2, util-linux, python3 and shellcheck.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
