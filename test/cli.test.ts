@@ -198,6 +198,47 @@ describe('devcluster CLI', () => {
   });
 });
 
+describe('init --from-vagrant writes only what validates', () => {
+  const blob = 'AAAAC3NzaC1lZDI1NTE5AAAAIMYMUf4Hs7shDioCcAvWm2wsLr+oMVKsaUuE5wslALJk';
+
+  it('stack_sshkey_type: ed25519 (a Puppet alias) becomes an ssh-ed25519 key that `config validate` accepts', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'config.yaml'), `hostname_manager: manager\nhostname_compute: compute\nstack_sshkey: ${blob}\nstack_sshkey_type: ed25519\n`);
+    const result = await run('init', '--from-vagrant', 'config.yaml');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(parse(await readFile(join(cwd, 'devcluster.yaml'), 'utf8')).stack_user.ssh_public_keys).toEqual([`ssh-ed25519 ${blob}`]);
+    const validate = await run('config', 'validate');
+    expect(validate.exitCode, validate.stderr).toBe(0);
+  });
+
+  it('a value devcluster refuses is left out, listed at the top of the file and on stderr; the file validates', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'config.yaml'), 'hostname_manager: manager\nhostname_compute: compute\nadmin_password: short\ndevstack_branch: stable/2025.2\n');
+    const result = await run('init', '--from-vagrant', 'config.yaml');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^note: admin_password: left out, devcluster refuses it as devstack\.passwords\.admin: /m);
+    const text = await readFile(join(cwd, 'devcluster.yaml'), 'utf8');
+    expect(text.split('\n# Not carried over')[0]).not.toContain('admin_password'); // the list is in the header comment
+    expect(text).toMatch(/^# {3}- admin_password: left out, devcluster refuses it as devstack\.passwords\.admin/m);
+    expect(parse(text).devstack).toEqual({ branch: 'stable/2025.2' });
+    expect(text).not.toContain('short\n');
+    const validate = await run('config', 'validate');
+    expect(validate.exitCode, validate.stderr).toBe(0);
+  });
+
+  it('what leaving fields out cannot fix (a bad --name) writes nothing and names the field', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'config.yaml'), 'hostname_manager: manager\n');
+    const result = await run('init', '--from-vagrant', 'config.yaml', '--name', 'Bad Name');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('error VAGRANT_CONFIG_INVALID');
+    expect(result.stderr).toMatch(/nothing was written/);
+    expect(result.stderr).toMatch(/name: /);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(readdirSync(cwd)).toEqual(['config.yaml']);
+  });
+});
+
 describe('every invalid fixture through the CLI', () => {
   it('exits 2 with CONFIG_INVALID and FILE:LINE:COL, and never a stack trace', async () => {
     const { run } = await sandbox();

@@ -91,6 +91,10 @@ export const configSchema = z
       .strictObject({
         uri: z.string().regex(/^[a-z+]+:\/\//, { error: 'must be a libvirt URI such as qemu:///system' }).default('qemu:///system'),
         pool: z.string().min(1).default('default'),
+        accelerator: z
+          .enum(['auto', 'kvm', 'tcg'], { error: 'accelerator must be "auto", "kvm" or "tcg"' })
+          .default('auto')
+          .describe('auto: KVM when a tiny test guest runs under it here, else TCG emulation; kvm or tcg force one.'),
       })
       .prefault({}),
     virtualbox: z.strictObject({}).prefault({}),

@@ -11,7 +11,7 @@ import { completeSecrets, readSecrets, stateDirFor } from '../../state/secrets.j
 import { atomicWrite } from '../../fs/atomic-write.js';
 import { renderSeed, SEED_FILE_NAMES } from '../../cloudinit/seed.js';
 import { grenadeActions, stackLocalConf } from '../../provision/grenade.js';
-import { detectHostVirt } from '../../providers/libvirt/accel.js';
+import { hostNestsKvm, nodesNestKvm } from '../../providers/libvirt/accel.js';
 
 export function registerRender(program: Command, io: CliIO): void {
   program
@@ -51,7 +51,11 @@ export function registerRender(program: Command, io: CliIO): void {
       // Seeds from the plan as shown: with --show-secrets they are the real ones `up` will use.
       const seedPlan = opts.showSecrets ? plan : redactPlan(plan);
       // A node has /dev/kvm only when this host nests KVM; `up` checks on the node itself.
-      const libvirtType = (await detectHostVirt()).nested ? 'kvm' : 'qemu';
+      const nested =
+        loaded.config.provider === 'libvirt'
+          ? await nodesNestKvm({ uri: loaded.config.libvirt.uri, accelerator: loaded.config.libvirt.accelerator })
+          : await hostNestsKvm();
+      const libvirtType = nested ? 'kvm' : 'qemu';
       for (const node of seedPlan.nodes) {
         const seed = renderSeed(seedPlan, node);
         for (const name of SEED_FILE_NAMES) await atomicWrite(join(dir, node.name, name), seed[name], mode);
