@@ -101,6 +101,26 @@ describe('devcluster CLI', () => {
     expect(computeConf).toMatch(/^ADMIN_PASSWORD=.*REDACTED/im);
   });
 
+  it('render --out in grenade mode: every node\'s local.conf stacks the from-branch in /opt/stack/old; the controller gets grenade\'s files', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  mode: grenade\n  grenade: { from_branch: stable/2025.2 }\n');
+    const result = await run('render', '--out', 'out');
+    expect(result.exitCode, result.stderr).toBe(0);
+    for (const node of ['controller', 'compute1']) {
+      expect(await readFile(join(cwd, 'out', node, 'local.conf'), 'utf8')).toContain('DEST=/opt/stack/old\nLOGFILE=/opt/stack/old/logs/stack.sh.log\n');
+    }
+    const localrc = await readFile(join(cwd, 'out', 'controller', 'grenade', 'new', 'grenade', 'localrc'), 'utf8');
+    expect(localrc).toContain('BASE_DEVSTACK_BRANCH=stable/2025.2\n');
+    expect(localrc).toContain('TARGET_DEVSTACK_BRANCH=master\n');
+    expect(await readFile(join(cwd, 'out', 'controller', 'grenade', 'new', 'devstack', 'local.conf'), 'utf8')).toContain('DEST=/opt/stack/new\n');
+    const valid = await run('config', 'validate');
+    expect(valid.exitCode, valid.stderr).toBe(0);
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  mode: grenade\n');
+    const missing = await run('config', 'validate');
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('devstack.grenade.from_branch: grenade mode needs devstack.grenade.from_branch');
+  });
+
   it('provision refuses an unknown step or node before touching anything', async () => {
     const { run, cwd } = await sandbox();
     const step = await run('provision', '--from', 'stak');

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup-host] %s\n' "$*" >&2; }
 
 packages=(qemu-system-x86 qemu-utils xorriso cloud-init openssh-server openssh-client openssl git
-  mmdebstrap extlinux e2fsprogs python3-yaml shellcheck iproute2 sudo
+  mmdebstrap extlinux e2fsprogs python3-yaml python3-jinja2 shellcheck iproute2 sudo
   python3-openstackclient)
 missing=()
 for p in "${packages[@]}"; do

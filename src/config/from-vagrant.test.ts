@@ -60,6 +60,13 @@ describe('devstack-vagrant conversion', () => {
     expect(checkRules(parsed.data!)).toEqual([]);
   });
 
+  it('setup_mode: grenade stays a valid config: devstack mode, and a note asking for the branch to upgrade from', async () => {
+    const { config, notes } = await convertVagrantConfig('setup_mode: grenade\n', 'config.yaml', io);
+    expect((config.devstack as Record<string, unknown> | undefined)?.mode).toBeUndefined();
+    expect(notes).toContain('setup_mode: grenade needs the branch to upgrade from, which devstack-vagrant never named: set devstack.mode: grenade and devstack.grenade.from_branch (e.g. stable/2025.2) by hand; left as devstack mode');
+    expect(configSchema.safeParse(config).success).toBe(true);
+  });
+
   it('a file that is not YAML is refused with its position', async () => {
     await expect(convertVagrantConfig('a: [1\nb: 2', 'x.yaml', io)).rejects.toMatchObject({ code: 'VAGRANT_CONFIG_INVALID', message: expect.stringMatching(/^x\.yaml:\d+:\d+ YAML syntax/) });
   });

@@ -231,8 +231,11 @@ export async function convertVagrantConfig(text: string, file: string, io: Conve
   const branch = str('devstack_branch');
   if (branch) devstack.branch = branch;
   const mode = str('setup_mode');
-  if (mode === 'devstack' || mode === 'grenade') devstack.mode = mode;
-  else if (mode) notes.push(`setup_mode: "${mode}" is neither devstack nor grenade, left out`);
+  if (mode === 'devstack') devstack.mode = mode;
+  else if (mode === 'grenade') {
+    // devstack-vagrant left the old branch to grenaderc's default (stable/train then, gone now); devcluster needs it named.
+    notes.push('setup_mode: grenade needs the branch to upgrade from, which devstack-vagrant never named: set devstack.mode: grenade and devstack.grenade.from_branch (e.g. stable/2025.2) by hand; left as devstack mode');
+  } else if (mode) notes.push(`setup_mode: "${mode}" is neither devstack nor grenade, left out`);
   const enable = (str('manager_extra_services') ?? '').split(/[\s,]+/).filter(Boolean);
   if (raw.use_ldap === true || str('use_ldap') === 'true') enable.push('ldap');
   if (enable.length > 0) devstack.services = { enable: [...new Set(enable)] };

@@ -8,6 +8,7 @@ import { IMAGE_NAMES } from './catalog-names.js';
 import { SIZE_PATTERN } from './units.js';
 import { parseCidr, parseIPv4 } from './ipv4.js';
 import { checkPasswordHash } from './crypt.js';
+import { grenadeSchema } from './grenade.js';
 
 const DNS_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 
@@ -206,6 +207,7 @@ export const configSchema = z
           .union([z.literal(4), z.literal(6), z.literal('4+6')], { error: 'ip_version must be 4, 6 or "4+6"' })
           .default(4),
         journal: z.boolean().default(true).describe('USE_JOURNAL=True, for request tracing with journalctl'),
+        grenade: grenadeSchema.optional().describe('mode: grenade only: the upgrade from one branch to another (src/config/grenade.ts)'),
       })
       .prefault({}),
     post_stack: z

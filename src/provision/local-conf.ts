@@ -22,6 +22,8 @@ export const LOCAL_BRANCH = 'devcluster-local';
 export interface LocalConfOptions {
   /** `kvm` only where the node itself has /dev/kvm (nested virtualisation); otherwise `qemu`. */
   libvirtType: 'kvm' | 'qemu';
+  /** DevStack's DEST (and its logs) when not DEST: grenade's old and new trees (src/provision/grenade.ts). */
+  dest?: string;
 }
 
 /** A source as DevStack sees it: the tree pushed from the host, a Gerrit change, or another git URL. */
@@ -144,8 +146,8 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
     `VOLUME_BACKING_FILE_SIZE=${volumeBackingFileSize(node.diskBytes)}`,
     `IP_VERSION=${ds.ipVersion}`,
     `USE_JOURNAL=${ds.journal ? 'True' : 'False'}`,
-    `DEST=${DEST}`,
-    `LOGFILE=${DEST}/logs/stack.sh.log`,
+    `DEST=${options.dest ?? DEST}`,
+    `LOGFILE=${options.dest ?? DEST}/logs/stack.sh.log`,
     'LOG_COLOR=False',
   ];
   if (options.libvirtType === 'qemu') {

@@ -10,7 +10,7 @@ import { planView, redactPlan } from '../../plan/redact.js';
 import { completeSecrets, readSecrets, secretsIncomplete, stateDirFor } from '../../state/secrets.js';
 import { atomicWrite } from '../../fs/atomic-write.js';
 import { renderSeed, SEED_FILE_NAMES } from '../../cloudinit/seed.js';
-import { renderLocalConf } from '../../provision/local-conf.js';
+import { grenadeActions, stackLocalConf } from '../../provision/grenade.js';
 import { hostNestsKvm, nodesNestKvm } from '../../providers/libvirt/accel.js';
 
 export function registerRender(program: Command, io: CliIO): void {
@@ -59,8 +59,16 @@ export function registerRender(program: Command, io: CliIO): void {
       for (const node of seedPlan.nodes) {
         const seed = renderSeed(seedPlan, node);
         for (const name of SEED_FILE_NAMES) await atomicWrite(join(dir, node.name, name), seed[name], mode);
-        await atomicWrite(join(dir, node.name, 'local.conf'), renderLocalConf(seedPlan, node, { libvirtType }), mode);
+        await atomicWrite(join(dir, node.name, 'local.conf'), stackLocalConf(seedPlan, node, { libvirtType }), mode);
         io.out(`wrote ${join(dir, node.name)}/{${[...SEED_FILE_NAMES, 'local.conf'].join(',')}}`);
+        // Grenade mode: what the controller's grenade step writes, by its path under /opt/stack/new.
+        for (const action of node.name === seedPlan.controller ? grenadeActions(seedPlan, node, { libvirtType }) : []) {
+          if (action.kind !== 'upload') continue;
+          const file = join(dir, node.name, 'grenade', action.path.replace(/^\/opt\/stack\//, ''));
+          await mkdir(join(file, '..'), { recursive: true });
+          await atomicWrite(file, action.data, mode);
+          io.out(`wrote ${file}`);
+        }
       }
     });
 }
