@@ -8,8 +8,10 @@ log() {
   printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"
 }
 
-# die MESSAGE: print MESSAGE and the call stack to stderr, then exit 1.
+# die MESSAGE: print MESSAGE and the call stack to stderr, then exit 1. The ERR trap goes first: the
+# `caller` that ends the stack walk fails, and with errtrace (-E) it would fire the trap a second time.
 die() {
+  trap - ERR
   local frame=0 line func file
   printf 'ERROR: %s\n' "$*" >&2
   while read -r line func file < <(caller "$frame"); do
@@ -34,6 +36,21 @@ retry() {
     sleep "$delay"
     n=$((n + 1))
   done
+}
+
+# merge_list A B: the comma-separated lists A and B as one, A's entries first, each entry once,
+# blanks dropped (no_proxy: cloud-init's cluster entries and the user's own).
+merge_list() {
+  local entry out='' seen=','
+  local -a entries
+  IFS=, read -ra entries <<<"$1,$2"
+  for entry in "${entries[@]}"; do
+    entry=${entry//[[:space:]]/}
+    [[ -n $entry && $seen != *",$entry,"* ]] || continue
+    seen+="$entry,"
+    out+="${out:+,}$entry"
+  done
+  printf '%s\n' "$out"
 }
 
 # need_value OPTION VALUE: die unless an option got its value.

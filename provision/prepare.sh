@@ -24,15 +24,21 @@ fi
 set_env_line() {
   local file=$1 name=$2 value=$3
   [[ $value != *'"'* ]] || die "$name must not contain a double quote: $value"
+  local rest
   sudo touch "$file"
-  sudo sed -i "/^${name}=/d" "$file"
-  printf '%s="%s"\n' "$name" "$value" | sudo tee -a "$file" >/dev/null
+  # Rewritten in place (tee, not sed -i's rename): the file keeps its inode, owner and mode.
+  rest=$(sudo grep -v "^${name}=" "$file" || true)
+  { [[ -z $rest ]] || printf '%s\n' "$rest"; printf '%s="%s"\n' "$name" "$value"; } | sudo tee "$file" >/dev/null
 }
 
 if [[ -n $http_proxy_url || -n $https_proxy_url ]]; then
   log "proxy: http ${http_proxy_url:-none}, https ${https_proxy_url:-none}"
   for name in http_proxy HTTP_PROXY; do set_env_line /etc/environment "$name" "$http_proxy_url"; done
   for name in https_proxy HTTPS_PROXY; do set_env_line /etc/environment "$name" "$https_proxy_url"; done
+  # cloud-init already wrote no_proxy with loopback and every node's address and names: keep those
+  # and add the user's entries, or SSH sessions would send cluster traffic through the proxy.
+  current=$(sed -n 's/^no_proxy="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/environment 2>/dev/null | tail -n 1)
+  no_proxy_list=$(merge_list "$current" "$no_proxy_list")
   for name in no_proxy NO_PROXY; do set_env_line /etc/environment "$name" "$no_proxy_list"; done
   if [[ -d /etc/apt/apt.conf.d ]]; then
     {

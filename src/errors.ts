@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'VBOX_DRIVER_MISSING'
   | 'VBOX_KVM_CONFLICT'
   | 'VBOX_TOO_OLD'
+  | 'VBOX_LOCKED'
   | 'HOST_TOOL_MISSING'
   | 'HOST_COMMAND_FAILED'
   | 'CANCELLED'

@@ -101,6 +101,26 @@ describe('devcluster CLI', () => {
     expect(computeConf).toMatch(/^ADMIN_PASSWORD=.*REDACTED/im);
   });
 
+  it('render --out in grenade mode: every node\'s local.conf stacks the from-branch in /opt/stack/old; the controller gets grenade\'s files', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  mode: grenade\n  grenade: { from_branch: stable/2025.2 }\n');
+    const result = await run('render', '--out', 'out');
+    expect(result.exitCode, result.stderr).toBe(0);
+    for (const node of ['controller', 'compute1']) {
+      expect(await readFile(join(cwd, 'out', node, 'local.conf'), 'utf8')).toContain('DEST=/opt/stack/old\nLOGFILE=/opt/stack/old/logs/stack.sh.log\n');
+    }
+    const localrc = await readFile(join(cwd, 'out', 'controller', 'grenade', 'new', 'grenade', 'localrc'), 'utf8');
+    expect(localrc).toContain('BASE_DEVSTACK_BRANCH=stable/2025.2\n');
+    expect(localrc).toContain('TARGET_DEVSTACK_BRANCH=master\n');
+    expect(await readFile(join(cwd, 'out', 'controller', 'grenade', 'new', 'devstack', 'local.conf'), 'utf8')).toContain('DEST=/opt/stack/new\n');
+    const valid = await run('config', 'validate');
+    expect(valid.exitCode, valid.stderr).toBe(0);
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  mode: grenade\n');
+    const missing = await run('config', 'validate');
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('devstack.grenade.from_branch: grenade mode needs devstack.grenade.from_branch');
+  });
+
   it('provision refuses an unknown step or node before touching anything', async () => {
     const { run, cwd } = await sandbox();
     const step = await run('provision', '--from', 'stak');
@@ -149,15 +169,27 @@ describe('devcluster CLI', () => {
     expect(verbose.stderr).toMatch(/^\s+at /m);
   });
 
+  it("config validate: a node image the branch's stack.sh refuses is an error naming both; an unknown branch only a note", async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'devcluster.yaml'), 'image: ubuntu-22.04\ndevstack:\n  branch: stable/2026.1\n');
+    const refused = await run('config', 'validate');
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('devcluster.yaml:1:8 image: image ubuntu-22.04 (DISTRO jammy) is refused by stack.sh of devstack.branch stable/2026.1');
+    await writeFile(join(cwd, 'devcluster.yaml'), 'image: ubuntu-22.04\ndevstack:\n  branch: stable/2024.1\n');
+    const noted = await run('config', 'validate');
+    expect(noted.exitCode, noted.stderr).toBe(0);
+    expect(noted.stderr).toContain('note: devstack.branch stable/2024.1: its SUPPORTED_DISTROS is not known to devcluster');
+  });
+
   it('config show fills defaults and redacts passwords', async () => {
     const { run, cwd } = await sandbox();
-    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  passwords:\n    admin: topsecret-admin\n');
+    await writeFile(join(cwd, 'devcluster.yaml'), 'devstack:\n  passwords:\n    admin: topsecretAdmin\n');
     const shown = await run('config', 'show');
     expect(shown.exitCode).toBe(0);
-    expect(shown.stdout).not.toContain('topsecret-admin');
+    expect(shown.stdout).not.toContain('topsecretAdmin');
     expect(parse(shown.stdout).devstack.layer).toBe(2);
     const secret = await run('config', 'show', '--show-secrets');
-    expect(parse(secret.stdout).devstack.passwords.admin).toBe('topsecret-admin');
+    expect(parse(secret.stdout).devstack.passwords.admin).toBe('topsecretAdmin');
   });
 
   it("init --from-vagrant converts devstack-vagrant's sample; the password is hashed by openssl, never written", async () => {
@@ -175,6 +207,47 @@ describe('devcluster CLI', () => {
     const validate = await run('config', 'validate');
     expect(validate.exitCode, validate.stderr).toBe(0);
     expect(validate.stdout).toContain('bridged');
+  });
+});
+
+describe('init --from-vagrant writes only what validates', () => {
+  const blob = 'AAAAC3NzaC1lZDI1NTE5AAAAIMYMUf4Hs7shDioCcAvWm2wsLr+oMVKsaUuE5wslALJk';
+
+  it('stack_sshkey_type: ed25519 (a Puppet alias) becomes an ssh-ed25519 key that `config validate` accepts', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'config.yaml'), `hostname_manager: manager\nhostname_compute: compute\nstack_sshkey: ${blob}\nstack_sshkey_type: ed25519\n`);
+    const result = await run('init', '--from-vagrant', 'config.yaml');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(parse(await readFile(join(cwd, 'devcluster.yaml'), 'utf8')).stack_user.ssh_public_keys).toEqual([`ssh-ed25519 ${blob}`]);
+    const validate = await run('config', 'validate');
+    expect(validate.exitCode, validate.stderr).toBe(0);
+  });
+
+  it('a value devcluster refuses is left out, listed at the top of the file and on stderr; the file validates', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'config.yaml'), 'hostname_manager: manager\nhostname_compute: compute\nadmin_password: short\ndevstack_branch: stable/2025.2\n');
+    const result = await run('init', '--from-vagrant', 'config.yaml');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^note: admin_password: left out, devcluster refuses it as devstack\.passwords\.admin: /m);
+    const text = await readFile(join(cwd, 'devcluster.yaml'), 'utf8');
+    expect(text.split('\n# Not carried over')[0]).not.toContain('admin_password'); // the list is in the header comment
+    expect(text).toMatch(/^# {3}- admin_password: left out, devcluster refuses it as devstack\.passwords\.admin/m);
+    expect(parse(text).devstack).toEqual({ branch: 'stable/2025.2' });
+    expect(text).not.toContain('short\n');
+    const validate = await run('config', 'validate');
+    expect(validate.exitCode, validate.stderr).toBe(0);
+  });
+
+  it('what leaving fields out cannot fix (a bad --name) writes nothing and names the field', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'config.yaml'), 'hostname_manager: manager\n');
+    const result = await run('init', '--from-vagrant', 'config.yaml', '--name', 'Bad Name');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('error VAGRANT_CONFIG_INVALID');
+    expect(result.stderr).toMatch(/nothing was written/);
+    expect(result.stderr).toMatch(/name: /);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(readdirSync(cwd)).toEqual(['config.yaml']);
   });
 });
 

@@ -4,7 +4,8 @@
  * processes keep the real texts and formats, and stack.sh brings up a controller and a compute node
  * that only meet over a real network (two network namespaces joined by a veth pair, each with its own
  * hostname, stack.sh run as the unprivileged user `nobody`). systemd and sudo are replaced by small
- * shims on PATH (there is no systemd here); everything else is the fixture as the guests run it.
+ * shims on PATH (there is no systemd here); everything else is the fake as the guests get it: the
+ * fixture laid over the real DevStack tree (test/support/fake-devstack-tree.ts), so openrc is DevStack's.
  * Needs root (network namespaces, setpriv), iproute2, util-linux, python3 and shellcheck.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,8 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeDevstackTree } from './support/fake-devstack-tree.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-devstack/', import.meta.url));
+const PROVISION = fileURLToPath(new URL('../provision/', import.meta.url));
 const OPENSTACK = join(FAKE, 'fake/openstack');
 const NOVA_MANAGE = join(FAKE, 'fake/nova-manage');
 const SERVICE = join(FAKE, 'fake/service.py');
@@ -114,8 +117,11 @@ function md5Fingerprint(publicKey: string): string {
 }
 
 /** The fixture copied to `dir`, owned by nobody (stack.sh writes .localrc.auto and .stackenv there). */
+let composed: string | undefined;
+/** The fake as the guests get it (test/support/fake-devstack-tree.ts: the real DevStack tree, the stand-in laid over it). */
 async function copyFixture(dir: string): Promise<string> {
-  await cp(FAKE, dir, { recursive: true });
+  composed ??= fakeDevstackTree();
+  await cp(composed, dir, { recursive: true });
   await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
   return dir;
 }
@@ -132,13 +138,12 @@ describe('fake DevStack scripts', () => {
     const scripts = await execa('shellcheck', ['-x', 'stack.sh', 'unstack.sh', 'tools/discover_hosts.sh'], { cwd: FAKE, reject: false });
     expect(scripts.stdout + scripts.stderr).toBe('');
     expect(scripts.exitCode).toBe(0);
-    const openrc = await execa('shellcheck', ['-x', '-s', 'bash', 'openrc'], { cwd: FAKE, reject: false });
-    expect(openrc.stdout + openrc.stderr).toBe('');
-    expect(openrc.exitCode).toBe(0);
+    // openrc is DevStack's own (the stand-in is laid over the real tree), so it is not the fixture's.
+    expect(existsSync(join(FAKE, 'openrc'))).toBe(false);
   });
 
   it('say in their first lines that they are test stand-ins, and the Python ones parse', async () => {
-    for (const file of ['stack.sh', 'unstack.sh', 'openrc', 'tools/discover_hosts.sh', 'fake/service.py', 'fake/openstack', 'fake/nova-manage']) {
+    for (const file of ['stack.sh', 'unstack.sh', 'tools/discover_hosts.sh', 'fake/service.py', 'fake/openstack', 'fake/nova-manage']) {
       const head = (await readFile(join(FAKE, file), 'utf8')).split('\n').slice(0, 4).join('\n');
       expect(head, file).toMatch(/TEST STAND-IN/);
     }
@@ -163,6 +168,8 @@ describe('stack.sh failures before any service starts (as nobody, on this host)'
     execa('setpriv', ['--reuid', NOBODY, '--regid', NOBODY, '--clear-groups', '--', 'env', '-i', `PATH=${SYSTEM_PATH}`, `HOME=${dir}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'bash', join(dir, 'devstack/stack.sh')], {
       reject: false,
       all: true,
+      // stdin closed, as devcluster runs it (an open stdin makes a prompting stack.sh wait forever, as the real one does).
+      stdin: 'ignore',
     });
 
   it('without local.conf: a DevStack error naming it, exit 1', async () => {
@@ -174,16 +181,52 @@ describe('stack.sh failures before any service starts (as nobody, on this host)'
     expect(r.stdout).toContain('Error on exit');
   });
 
-  it('without ADMIN_PASSWORD: the error names the variable; other sections of local.conf are ignored', async () => {
+  it('a password left unset prompts as real stack.sh does (read_password); stdin closed: exit 1 at the prompt; other sections ignored', async () => {
     const dir = await tempDir('fds-novar-');
     const devstack = await copyFixture(join(dir, 'devstack'));
     const { ADMIN_PASSWORD: _omit, ...rest } = PASSWORDS;
     await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', ...rest }, '[[post-config|$NOVA_CONF]]\n[DEFAULT]\nADMIN_PASSWORD = not-this-one\n'));
     const r = await asNobody(dir);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^\[ERROR\] \S+\/stack\.sh:\d+ ADMIN_PASSWORD is not set; set it in the \[\[local\|localrc\]\] section of /m);
+    // stack.sh read_password (master 644-688): the banner, then a `read` that fails on EOF under errexit.
+    expect(r.stdout).toContain(
+      [
+        '################################################################################',
+        'ENTER A PASSWORD TO USE FOR HORIZON AND KEYSTONE (20 CHARS OR LESS).',
+        '################################################################################',
+        `This value will be written to ${devstack}/.localrc.password file so you don't have to enter it `,
+        'again.  Use only alphanumeric characters.',
+        'If you leave this blank, a random default value will be used.',
+        'Enter a password now:',
+      ].join('\n'),
+    );
+    expect(r.stdout).toContain('Error on exit');
+    // The ones set in localrc were not asked for (database, rabbit, service come first in stack.sh).
+    expect(r.stdout).not.toContain('ENTER A PASSWORD TO USE FOR THE DATABASE.');
+    expect(r.stdout).not.toContain('ENTER A SERVICE_PASSWORD');
     const auto = await readFile(join(devstack, '.localrc.auto'), 'utf8');
     expect(auto).toBe(`# Generated file, do not edit\nHOST_IP=10.0.0.10\nSERVICE_HOST=10.0.0.10\nDATABASE_PASSWORD=${PASSWORD}\nRABBIT_PASSWORD=${PASSWORD}\nSERVICE_PASSWORD=${PASSWORD}\n`);
+  });
+
+  it('s-proxy without SWIFT_HASH prompts for it; an answer on stdin is kept in .localrc.password and the run goes on', async () => {
+    const dir = await tempDir('fds-swift-');
+    const devstack = await copyFixture(join(dir, 'devstack'));
+    const dest = join(dir, 'stack');
+    await mkdir(dest);
+    await execa('chown', [`${NOBODY}:${NOBODY}`, dest]);
+    await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', DEST: dest, DATA_DIR: join(dest, 'data'), ...PASSWORDS, ENABLED_SERVICES: 'key,mysql,rabbit,s-proxy,s-object' }));
+    const closed = await asNobody(dir);
+    expect(closed.exitCode).toBe(1);
+    expect(closed.stdout).toContain('ENTER A RANDOM SWIFT HASH.\n################################################################################\n');
+    expect(closed.stdout).toMatch(/Enter a password now:\n(.*\n)*Error on exit/);
+    // Answered: stack.sh writes it where stackrc reads it next time, and carries on (to the fail-on stop here).
+    await writeFile(join(devstack, 'fail-on'), `${hostname().split('.')[0] ?? ''}\n`);
+    const answered = await execa('setpriv', ['--reuid', NOBODY, '--regid', NOBODY, '--clear-groups', '--', 'env', '-i', `PATH=${SYSTEM_PATH}`, `HOME=${dir}`, 'bash', join(devstack, 'stack.sh')], { reject: false, all: true, input: 'abc123\n' });
+    expect(answered.stderr).toContain('nova-compute did not start');
+    expect(await readFile(join(devstack, '.localrc.password'), 'utf8')).toBe('SWIFT_HASH=abc123\n');
+    const again = await asNobody(dir);
+    expect(again.stdout).not.toContain('ENTER A RANDOM SWIFT HASH.');
+    expect(again.stderr).toContain('nova-compute did not start');
   });
 
   it('fail-on naming this host: a real-looking nova failure, a fail line in the timeline, local.conf.seen kept', async () => {
@@ -193,7 +236,7 @@ describe('stack.sh failures before any service starts (as nobody, on this host)'
     await mkdir(dest);
     await execa('chown', [`${NOBODY}:${NOBODY}`, dest]);
     const me = hostname().split('.')[0] ?? '';
-    await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', DEST: dest, ...PASSWORDS }));
+    await writeFile(join(devstack, 'local.conf'), localConf({ HOST_IP: '10.0.0.10', SERVICE_HOST: '10.0.0.10', DEST: dest, DATA_DIR: join(dest, 'data'), ...PASSWORDS }));
     await writeFile(join(devstack, 'fail-on'), `some-other-node\n${me}\r\n`);
     const r = await asNobody(dir);
     expect(r.exitCode).toBe(1);
@@ -285,7 +328,8 @@ describe('fake openstack client', () => {
     await writeFile(pub, `${PUBLIC_KEY}\n`);
     const none = await os(['keypair', 'show', 'dc']);
     expect(none.exitCode).toBe(1);
-    expect(none.stderr).toBe("No keypair with a name or ID of 'dc' exists.");
+    // openstacksdk resource.py Resource.find, as python-openstackclient >= 5.5 prints it.
+    expect(none.stderr).toBe('No Keypair found for dc');
     const created = await os(['keypair', 'create', '--public-key', pub, 'dc', '-f', 'json']);
     expect(created.exitCode).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'dc', fingerprint: md5Fingerprint(PUBLIC_KEY), type: 'ssh' });
@@ -316,7 +360,7 @@ describe('fake openstack client', () => {
     expect(JSON.parse(ssh.stdout)).toMatchObject({ direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '0.0.0.0/0', security_group_id: id });
     const dup = await os(['security', 'group', 'rule', 'create', '--protocol', 'icmp', id]);
     expect(dup.exitCode).toBe(1);
-    expect(dup.stderr).toBe(`ConflictException: 409: Client Error for url: http://10.0.0.10/networking/v2.0/security-group-rules, Security group rule already exists. Rule id is ${icmp.stdout}.`);
+    expect(dup.stderr).toBe(`Error while executing command: ConflictException: 409, Security group rule already exists. Rule id is ${icmp.stdout}.`);
     const rules = JSON.parse((await os(['security', 'group', 'rule', 'list', id, '-f', 'json'])).stdout) as Record<string, unknown>[];
     expect(rules.find((r) => r['IP Protocol'] === 'tcp')).toMatchObject({ 'Port Range': '22:22', 'IP Range': '0.0.0.0/0', Direction: 'ingress' });
     expect(rules.filter((r) => r.Direction === 'egress')).toHaveLength(2);
@@ -530,14 +574,17 @@ exit 0
     await mkdir(dir);
     const devstack = await copyFixture(join(dir, 'devstack'));
     for (const sub of ['stack', 'bin', 'etc']) await mkdir(join(dir, sub));
-    await writeFile(join(devstack, 'local.conf'), localConf({ DEST: join(dir, 'stack'), ...PASSWORDS, ...settings }, extra));
+    // DATA_DIR too: DevStack derives it from its own DEST=/opt/stack, not from localrc's (stackrc).
+    await writeFile(join(devstack, 'local.conf'), localConf({ DEST: join(dir, 'stack'), DATA_DIR: join(dir, 'stack/data'), ...PASSWORDS, ...settings }, extra));
     await execa('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
     return dir;
   }
 
   function envFor(dir: string, extra: Record<string, string> = {}): string[] {
     const env: Record<string, string> = {
-      PATH: `${shims}:${SYSTEM_PATH}:${join(dir, 'bin')}`,
+      // The node's bin/ stands for /usr/local/bin, which comes before /usr/bin on a node's PATH: a
+      // distribution's /usr/bin/openstack on this host (python3-openstackclient) must not win.
+      PATH: `${shims}:${join(dir, 'bin')}:${SYSTEM_PATH}`,
       HOME: dir,
       FAKE_DEVSTACK_BIN_DIR: join(dir, 'bin'),
       FAKE_DEVSTACK_ETC: join(dir, 'etc'),
@@ -585,7 +632,7 @@ exit 0
       {
         HOST_IP: CONTROLLER_IP,
         SERVICE_HOST: CONTROLLER_IP,
-        ENABLED_SERVICES: 'key,mysql,rabbit,g-api,n-api,n-cond,n-sch,n-cpu,placement-api,tls-proxy',
+        ENABLED_SERVICES: 'key,mysql,rabbit,g-api,n-api,n-cond,n-sch,n-cpu,placement-api,q-svc,tls-proxy',
         IMAGE_URLS: `file://${qcow}`,
         USE_JOURNAL: 'False',
       },
@@ -639,7 +686,7 @@ exit 0
     expect(r?.exitCode, r?.all).toBe(0);
     const ctl = join(root, 'ctl');
     const units = (await readdir(join(ctl, 'etc/systemd/system'))).sort();
-    expect(units).toEqual(['g-api', 'key', 'mysql', 'n-api', 'n-cond', 'n-cpu', 'n-sch', 'placement-api', 'rabbit', 'tls-proxy'].map((s) => `devstack@${s}.service`));
+    expect(units).toEqual(['g-api', 'key', 'mysql', 'n-api', 'n-cond', 'n-cpu', 'n-sch', 'placement-api', 'q-svc', 'rabbit', 'tls-proxy'].map((s) => `devstack@${s}.service`));
     expect(await readFile(join(ctl, 'etc/systemd/system/devstack@tls-proxy.service'), 'utf8')).toMatch(/^ExecStart = \S+ \S+\/service\.py tls-proxy $/m);
     expect(await readFile(join(ctl, 'stack/data/ca-bundle.pem'), 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
     expect(existsSync(join(ctl, 'stack/data/CA/int-ca/ca-chain.pem'))).toBe(true);
@@ -707,14 +754,17 @@ exit 0
       ns.controller,
       'controller',
       ctl,
-      `set -euo pipefail; source ${ctl}/devstack/openrc admin admin; env | grep ^OS_ | sort; openstack image show tiny -f value -c disk_format; openstack compute service list --service nova-compute -f value -c Host`,
+      // DevStack's own openrc, sourced as its docs say (it is not written for `set -u`), then strict mode.
+      `source ${ctl}/devstack/openrc admin admin; set -euo pipefail; env | grep ^OS_ | sort; openstack image show tiny -f value -c disk_format; openstack compute service list --service nova-compute -f value -c Host`,
     );
     expect(cli.exitCode, cli.all).toBe(0);
     expect(cli.stdout).toBe(
       [
         `OS_AUTH_TYPE=password`,
         `OS_AUTH_URL=http://${CONTROLLER_IP}/identity`,
-        'OS_IDENTITY_API_VERSION=3',
+        // Real openrc: OS_CACERT when lib/tls's $INT_CA_DIR/ca-chain.pem exists (tls-proxy's CA), no
+        // OS_IDENTITY_API_VERSION any more.
+        `OS_CACERT=${ctl}/stack/data/CA/int-ca/ca-chain.pem`,
         `OS_PASSWORD=${PASSWORD}`,
         'OS_PROJECT_DOMAIN_ID=default',
         'OS_PROJECT_NAME=admin',
@@ -728,6 +778,38 @@ exit 0
     );
     const glanceLog = await readFile(join(ctl, 'etc/systemctl-state/devstack@g-api.service.log'), 'utf8');
     expect(visible(glanceLog)).toMatch(/\[None req-[0-9a-f-]{36} admin admin<ESC>\[00;36m\] <ESC>\[00;36m10\.250\.0\.1 "GET \/v2\/images\/[0-9a-f-]{36}" status: 200/);
+  });
+
+  it("openrc under a caller's strict mode behaves as DevStack's own: dies where no IPv6 default route exists, works from a child shell", async () => {
+    const ctl = join(root, 'ctl');
+    // As provision/lib.sh runs: errexit, errtrace, pipefail and an ERR trap (its as() turns -u off).
+    const strict = await inNode(ns.controller, 'controller', ctl, `set -Eeo pipefail; trap 'echo "ERR trap: $BASH_COMMAND" >&2; exit 7' ERR; source ${ctl}/devstack/openrc admin admin; echo "sourced: $OS_USERNAME"`);
+    expect((await execa('ip', ['netns', 'exec', ns.controller, 'ip', '-6', 'route', 'show', 'default'])).stdout).toBe('');
+    expect(strict.exitCode, strict.all).toBe(7);
+    expect(strict.stdout).not.toContain('sourced:');
+    expect(strict.stderr).toMatch(/ERR trap: .*grep via/);
+    const child = await inNode(ns.controller, 'controller', ctl, `set -Eeuo pipefail; eval "$(bash -c 'source ${ctl}/devstack/openrc admin admin >/dev/null 2>&1; export -p | grep " OS_"')"; echo "$OS_USERNAME $OS_PROJECT_NAME"`);
+    expect(child.exitCode, child.all).toBe(0);
+    expect(child.stdout).toBe('admin admin');
+  });
+
+  it("devcluster's post-stack.sh works against it (its openrc in a child bash, listings); a second run creates nothing", async () => {
+    const ctl = join(root, 'ctl');
+    const scripts = join(root, 'provision');
+    await cp(PROVISION, scripts, { recursive: true });
+    await writeFile(join(root, 'key.pub'), `${PUBLIC_KEY}\n`);
+    await execa('chmod', ['-R', 'a+rX', scripts, join(root, 'key.pub')]);
+    const post = (args: string) => inNode(ns.controller, 'controller', ctl, `DEVSTACK_DIR=${ctl}/devstack bash ${scripts}/post-stack.sh ${args}`);
+    const statePath = join(ctl, 'stack/data/fake/openstack.json');
+    const first = [await post(`keypair demo dckey ${root}/key.pub`), await post('rules demo icmp tcp:22')];
+    for (const r of first) expect(r.exitCode, r.all).toBe(0);
+    const made = JSON.parse(await readFile(statePath, 'utf8')) as { keypairs: unknown[]; security_group_rules: unknown[] };
+    const again = [await post(`keypair demo dckey ${root}/key.pub`), await post('rules demo icmp tcp:22')];
+    for (const r of again) expect(r.exitCode, r.all).toBe(0);
+    const after = JSON.parse(await readFile(statePath, 'utf8')) as { keypairs: unknown[]; security_group_rules: unknown[] };
+    expect(after.keypairs).toEqual(made.keypairs);
+    expect(after.security_group_rules).toEqual(made.security_group_rules);
+    expect(made.keypairs.length).toBeGreaterThan(0);
   });
 
   it('a second stack.sh on the controller keeps the cloud, the registry and the host mappings', async () => {

@@ -128,6 +128,27 @@ describe('image pull', () => {
     await expect(pullImage(imageSource({ url: join(dir, 'nope.img'), sha256: 'e'.repeat(64) }, where), { ctx, layout })).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
   });
 
+  it('redirects are followed (to another origin, relative or absolute), five at most', async () => {
+    let hops = 0;
+    const redirector = createServer((req, res) => {
+      hops++;
+      const n = Number(/^\/r(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
+      res.writeHead(n > 0 ? 302 : 301, { location: n > 0 ? `/r${n - 1}` : `${server.base}/images/disk.img` }).end();
+    });
+    await new Promise<void>((done) => redirector.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
+    try {
+      const result = await pullImage(imageSource({ url: `${base}/r3`, sha256: SHA256 }, where), { ctx, layout: await freshCache() });
+      expect(result.image.hash).toBe(SHA256);
+      expect(hops).toBe(4);
+      const error = await pullImage(imageSource({ url: `${base}/r9`, sha256: SHA256 }, where), { ctx, layout: await freshCache() }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'IMAGE_DOWNLOAD_FAILED', message: expect.stringContaining('more than 5 redirects') });
+    } finally {
+      redirector.closeAllConnections();
+      redirector.close();
+    }
+  });
+
   it('HTTP_PROXY is honoured', async () => {
     const seen: string[] = [];
     const proxy = createServer((req, res) => {
@@ -153,6 +174,31 @@ describe('image pull', () => {
       const direct = await pullImage(imageSource({ url: `${server.base}/images/disk.img`, sha256: SHA256 }, where), { ctx, layout: await freshCache() });
       expect(direct.image.hash).toBe(SHA256);
       expect(seen).toHaveLength(1);
+    } finally {
+      process.env = saved;
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+
+  it('HTTPS_PROXY tunnels https:// with CONNECT to the host and port', async () => {
+    const seen: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, socket) => {
+      seen.push(`CONNECT ${req.url ?? ''}`);
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    const saved = { ...process.env };
+    try {
+      process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      delete process.env.NO_PROXY;
+      delete process.env.no_proxy;
+      delete process.env.https_proxy;
+      const error = await pullImage(imageSource({ url: 'https://images.example.org:8443/disk.img', sha256: SHA256 }, where), { ctx, layout: await freshCache() }).catch((e: unknown) => e);
+      // The proxy's refusal is what the user reads.
+      expect(error).toMatchObject({ code: 'IMAGE_DOWNLOAD_FAILED', message: expect.stringContaining('HTTP 403') });
+      expect(seen[0]).toBe('CONNECT images.example.org:8443');
     } finally {
       process.env = saved;
       proxy.closeAllConnections();

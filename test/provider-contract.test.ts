@@ -61,7 +61,13 @@ function vboxHarness(work: string): Harness {
   return {
     provider: new VirtualBoxProvider({ command: STANDIN, env }),
     cidr: '192.168.160.0/24',
-    leftovers: (cluster) => vbox('list', 'vms').split('\n').map((l) => /^"(.*)"/.exec(l)?.[1] ?? '').filter((n) => n.startsWith(`dc-${cluster}-`)),
+    // The cluster's VMs, any host-only interface (the sandbox starts with none: every one is the
+    // cluster's) and devcluster's record of the interfaces it made.
+    leftovers: (cluster) => [
+      ...vbox('list', 'vms').split('\n').map((l) => /^"(.*)"/.exec(l)?.[1] ?? '').filter((n) => n.startsWith(`dc-${cluster}-`)),
+      ...[...vbox('list', 'hostonlyifs').matchAll(/^Name:\s+(\S+)$/gm)].map((m) => `hostonlyif ${m[1] ?? ''}`),
+      ...[...vbox('getextradata', 'global', 'enumerate').matchAll(/^Key: (devcluster\/\S+),/gm)].map((m) => `extradata ${m[1] ?? ''}`),
+    ],
     cleanup: async () => undefined,
   };
 }

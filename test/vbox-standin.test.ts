@@ -27,6 +27,8 @@ async function sandbox(env: Record<string, string> = {}) {
     VBOX_STANDIN_HOME: join(root, 'home'),
     VBOX_STANDIN_LOG: join(root, 'calls.log'),
     VBOX_STANDIN_HOST_IFS: 'eth0',
+    // Never the host's own /etc/vbox/networks.conf: the default rule unless a test writes one.
+    VBOX_STANDIN_NETWORKS_CONF: join(root, 'no-networks.conf'),
     ...env,
   };
   const vbox = (args: string[], more: Record<string, string> = {}) =>
@@ -249,7 +251,7 @@ describe('VBoxManage stand-in', () => {
   });
 
   it('startvm, list runningvms, controlvm acpipowerbutton -> poweroff after the delay; an ignoring guest needs poweroff', async () => {
-    const { root, vbox, info } = await sandbox({ VBOX_STANDIN_ACPI_DELAY: '1.5' });
+    const { root, vbox, info } = await sandbox({ VBOX_STANDIN_ACPI_DELAY: '1.5', VBOX_STANDIN_SESSION_RELEASE: '1' });
     const console = join(root, 'console.log');
     await vbox(['createvm', '--name', 'node', '--register']);
     expect((await vbox(['modifyvm', 'node', '--uart1', '0x3F8', '4', '--uartmode1', 'file', console])).exitCode).toBe(0);
@@ -273,8 +275,13 @@ describe('VBoxManage stand-in', () => {
     expect([button.exitCode, button.stdout, button.stderr]).toEqual([0, '', '']);
     expect((await info('node')).get('VMState')).toBe('running');
     await sleep(1600);
-    expect((await info('node')).get('VMState')).toBe('poweroff');
+    // Powered off, but the VM process's session is not gone yet (Machine::lockMachine/i_launchVMProcess).
+    const justOff = await info('node');
+    expect([justOff.get('VMState'), justOff.get('SessionName')]).toEqual(['poweroff', 'headless']);
     expect((await vbox(['list', 'runningvms'])).stdout).toBe('');
+    expect((await vbox(['startvm', 'node', '--type', 'headless'])).stderr).toMatch(/already locked by a session/);
+    await sleep(1000);
+    expect((await info('node')).has('SessionName')).toBe(false);
 
     expect((await vbox(['startvm', 'node', '--type', 'headless'])).exitCode).toBe(0);
     expect((await vbox(['controlvm', 'node', 'acpipowerbutton'], { VBOX_STANDIN_ACPI_IGNORE: '1' })).exitCode).toBe(0);
@@ -390,7 +397,7 @@ describe('VBoxManage stand-in', () => {
     expect([denied.exitCode, denied.stderr]).toEqual([
       1,
       'VBoxManage: error: Code E_ACCESSDENIED (0x80070005) - Access denied (extended info not available)\n' +
-        'VBoxManage: error: Context: "EnableStaticIPConfig(Bstr(pszIp).raw(), Bstr(pszNetmask).raw())" at line 242 of file VBoxManageHostonly.cpp\n',
+        'VBoxManage: error: Context: "EnableStaticIPConfig(Bstr(pszIp).raw(), Bstr(pszNetmask).raw())" at line 252 of file VBoxManageHostonly.cpp\n',
     ]);
     const conf = join(root, 'networks.conf');
     await writeFile(conf, '* 10.20.0.0/16 192.168.56.0/21\n');
@@ -452,5 +459,105 @@ describe('VBoxManage stand-in', () => {
       ['showvminfo', 'logged vm', '--machinereadable'],
       ['--version'],
     ]);
+  });
+});
+
+/**
+ * The rules read in VirtualBox's own source (6.1.38, 7.0.18, 7.1.12; the stand-in names file and line
+ * for each): what real VBoxManage accepts and refuses of the argument lists around devcluster's, and the
+ * session that keeps a powered-off VM locked until its VM process has gone.
+ */
+describe.each([['7.0.20r163906'], ['7.1.12r169651'], ['6.1.38r153438']])('VBoxManage stand-in %s: rules from the source', (version) => {
+  const env = { VBOX_STANDIN_VERSION: version };
+
+  it('storagectl --controller takes only the names VBoxManageStorageController.cpp compares: "ahci" is refused and nothing is saved', async () => {
+    const { vms, vbox, info } = await sandbox(env);
+    expect((await vbox(['createvm', '--name', 'vm', '--basefolder', vms, '--register'])).exitCode).toBe(0);
+    const ahci = await vbox(['storagectl', 'vm', '--name', 'SATA', '--add', 'sata', '--controller', 'ahci', '--portcount', '2']);
+    expect([ahci.exitCode, ahci.stderr]).toEqual([1, "VBoxManage: error: Invalid --type argument 'ahci'\n"]);
+    expect((await info('vm')).has('storagecontrollername0')).toBe(false);
+    const ok = await vbox(['storagectl', 'vm', '--name', 'SATA', '--add', 'SATA', '--controller', 'intelahci', '--portcount', '2']);
+    expect([ok.exitCode, ok.stderr]).toEqual([0, '']);
+    const vm = await info('vm');
+    expect([vm.get('storagecontrollertype0'), vm.get('storagecontrollerportcount0')]).toEqual(['IntelAhci', '2']);
+    const few = await vbox(['storagectl', 'vm', '--name', 'IDE']);
+    expect([few.exitCode, few.stderr]).toEqual([2, expect.stringContaining('VBoxManage: error: Too few parameters')]);
+  });
+
+  it('clonevm: --mode snapshot is refused; --options takes any prefix (l = Link), as parseCloneOptions compares', async () => {
+    const { vms, vbox, info, createWithDisk } = await sandbox(env);
+    await createWithDisk('base');
+    expect((await vbox(['snapshot', 'base', 'take', 'base'])).exitCode).toBe(0);
+    const mode = await vbox(['clonevm', 'base', '--snapshot', 'base', '--mode', 'snapshot', '--name', 'm', '--register', '--basefolder', vms]);
+    expect([mode.exitCode, mode.stderr]).toEqual([2, "VBoxManage: error: Invalid clone mode 'snapshot'\n"]);
+    const bad = await vbox(['clonevm', 'base', '--snapshot', 'base', '--options', 'linky', '--name', 'm', '--register', '--basefolder', vms]);
+    expect([bad.exitCode, bad.stderr]).toEqual([2, "VBoxManage: error: Invalid clone options 'linky'\n"]);
+    expect((await vbox(['list', 'vms'])).stdout).not.toContain('"m"');
+    const short = await vbox(['clonevm', 'base', '--snapshot', 'base', '--options', 'l', '--mode', 'MACHINE', '--name', 'linked', '--register', '--basefolder', vms]);
+    expect([short.exitCode, short.stdout]).toEqual([0, 'Machine has been successfully cloned as "linked"\n']);
+    // A linked clone: its disk is a differencing image in its own Snapshots folder.
+    expect((await info('linked')).get('SATA-0-0')).toMatch(new RegExp(`^${join(vms, 'linked', 'Snapshots')}/\\{[0-9a-f-]{36}\\}\\.vdi$`));
+  });
+
+  it('showvminfo -M is --machinereadable (RTGetOpt short option of g_aShowVMInfoOptions)', async () => {
+    const { vbox } = await sandbox(env);
+    expect((await vbox(['createvm', '--name', 'vm', '--register'])).exitCode).toBe(0);
+    const short = await vbox(['showvminfo', 'vm', '-M']);
+    const long = await vbox(['showvminfo', 'vm', '--machinereadable']);
+    expect(short.exitCode).toBe(0);
+    expect(short.stdout.replace(/VMStateChangeTime=.*/, '')).toBe(long.stdout.replace(/VMStateChangeTime=.*/, ''));
+    expect(short.stdout).toMatch(/^name="vm"\n/);
+    const unknown = await vbox(['showvminfo', 'vm', '-X']);
+    expect([unknown.exitCode, unknown.stderr]).toEqual([2, expect.stringContaining('VBoxManage: error: Unknown option: -X')]);
+  });
+
+  it('list hostonlynets is unknown on a Linux host (VBOX_WITH_VMNET is darwin-only); hostonlyifs lists', async () => {
+    const { vbox } = await sandbox(env);
+    const nets = await vbox(['list', 'hostonlynets']);
+    expect([nets.exitCode, nets.stderr]).toEqual([2, expect.stringContaining('VBoxManage: error: Unknown subcommand "hostonlynets".')]);
+    expect((await vbox(['list', 'hostonlyifs'])).exitCode).toBe(0);
+  });
+
+  it('hostonlyif ipconfig: --dhcp with --ip is a syntax error; --dhcp alone is accepted; the address rule of VBoxNetAdpCtl', async () => {
+    const { root, vbox } = await sandbox(env);
+    expect((await vbox(['hostonlyif', 'create'])).exitCode).toBe(0);
+    const both = await vbox(['hostonlyif', 'ipconfig', 'vboxnet0', '--dhcp', '--ip', '192.168.56.1']);
+    expect([both.exitCode, both.stderr]).toEqual([2, expect.stringContaining('VBoxManage: error: You can not use --dhcp with static ip configuration parameters: --ip, --netmask, --ipv6 and --netmasklengthv6.')]);
+    const dhcp = await vbox(['hostonlyif', 'ipconfig', 'vboxnet0', '--dhcp']);
+    expect([dhcp.exitCode, dhcp.stderr]).toEqual([0, '']);
+    expect((await vbox(['list', 'hostonlyifs'])).stdout).toContain('DHCP:            Enabled\n');
+    const ipconfig = (ip: string, mask: string, more: Record<string, string> = {}) => vbox(['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', ip, '--netmask', mask], more);
+    // No networks.conf: only 192.168.56.1/21 — inside it and with a prefix of at least 21.
+    expect((await ipconfig('192.168.63.1', '255.255.255.0')).exitCode).toBe(0);
+    expect((await ipconfig('192.168.64.1', '255.255.255.0')).stderr).toContain('E_ACCESSDENIED');
+    expect((await ipconfig('192.168.56.1', '255.255.0.0')).stderr).toContain('E_ACCESSDENIED');
+    // networks.conf: only the words after a line's first word "*" count.
+    const conf = join(root, 'networks.conf');
+    await writeFile(conf, '# * 10.0.0.0/8\n*10.1.0.0/16\n* 10.2.0.0/16 bogus\n');
+    const more = { VBOX_STANDIN_NETWORKS_CONF: conf };
+    expect((await ipconfig('10.2.3.1', '255.255.255.0', more)).exitCode).toBe(0);
+    expect((await ipconfig('10.1.3.1', '255.255.255.0', more)).exitCode).toBe(1);
+    expect((await ipconfig('192.168.56.1', '255.255.255.0', more)).exitCode).toBe(1);
+    // Host::createHostOnlyNetworkInterface / enableStaticIPConfig keep the address in global extradata.
+    expect((await vbox(['getextradata', 'global', 'enumerate'])).stdout).toBe('Key: HostOnly/vboxnet0/IPAddress, Value: 10.2.3.1\nKey: HostOnly/vboxnet0/IPNetMask, Value: 255.255.255.0\n');
+    expect((await vbox(['hostonlyif', 'remove', 'vboxnet0'])).exitCode).toBe(0);
+    expect((await vbox(['getextradata', 'global', 'enumerate'])).stdout).toBe('');
+  });
+
+  it('a powered-off VM stays locked until its session is gone: unregistervm is refused meanwhile (Machine::unregister)', async () => {
+    const { vbox, info, createWithDisk } = await sandbox({ ...env, VBOX_STANDIN_SESSION_RELEASE: '1.5' });
+    await createWithDisk('vm');
+    expect((await vbox(['startvm', 'vm', '--type', 'headless'])).exitCode).toBe(0);
+    expect((await vbox(['controlvm', 'vm', 'poweroff'])).exitCode).toBe(0);
+    const off = await info('vm');
+    expect([off.get('VMState'), off.get('SessionName')]).toEqual(['poweroff', 'headless']);
+    const refused = await vbox(['unregistervm', 'vm', '--delete']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/^VBoxManage: error: Cannot unregister the machine 'vm' while it is locked\nVBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE \(0x80bb0007\), component MachineWrap, interface IMachine, callee nsISupports\n/);
+    expect((await vbox(['list', 'vms'])).stdout).toContain('"vm"');
+    await sleep(1600);
+    expect((await info('vm')).has('SessionName')).toBe(false);
+    const gone = await vbox(['unregistervm', 'vm', '--delete']);
+    expect([gone.exitCode, gone.stderr]).toEqual([0, `${PROGRESS}\n`]);
   });
 });

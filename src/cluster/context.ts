@@ -6,7 +6,7 @@ import { acquireLock, type Lock } from '../fs/lock.js';
 import { buildPlan, type ClusterPlan } from '../plan/plan.js';
 import { createProvider } from '../providers/index.js';
 import type { Provider } from '../providers/provider.js';
-import { ensureSecrets, readSecrets, stateDirFor, type Secrets } from '../state/secrets.js';
+import { ensureSecrets, readSecrets, stateDirFor, type Secrets, type StoredSecrets } from '../state/secrets.js';
 
 export interface ClusterContext {
   loaded: LoadedConfig;
@@ -24,7 +24,7 @@ export async function openCluster(loaded: LoadedConfig): Promise<ClusterContext>
 }
 
 /** For operations that only look or remove: no secrets are made. */
-export async function peekCluster(loaded: LoadedConfig): Promise<{ stateDir: string; secrets: Secrets | undefined; provider: ClusterContext['provider'] }> {
+export async function peekCluster(loaded: LoadedConfig): Promise<{ stateDir: string; secrets: StoredSecrets | undefined; provider: ClusterContext['provider'] }> {
   const stateDir = stateDirFor(loaded.baseDir, loaded.config.name);
   return { stateDir, secrets: await readSecrets(stateDir), provider: createProvider(loaded.config) };
 }

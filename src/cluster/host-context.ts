@@ -3,13 +3,16 @@ import { homedir } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import type { CacheLayout } from '../images/cache.js';
 import type { HostContext } from '../provision/steps.js';
-import { detectHostVirt } from '../providers/libvirt/accel.js';
+import { hostNestsKvm, nodesNestKvm } from '../providers/libvirt/accel.js';
 
 export async function hostContext(loaded: LoadedConfig, options: { cacheLayout?: CacheLayout; stackTimeoutMs?: number; cloneTimeoutMs?: number }): Promise<HostContext> {
   return {
     baseDir: loaded.baseDir,
     home: process.env.HOME ?? homedir(),
-    nestedVirt: (await detectHostVirt()).nested,
+    nestedVirt:
+      loaded.config.provider === 'libvirt'
+        ? await nodesNestKvm({ uri: loaded.config.libvirt.uri, accelerator: loaded.config.libvirt.accelerator })
+        : await hostNestsKvm(),
     stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
     cloneTimeoutMs: options.cloneTimeoutMs ?? 15 * 60_000,
     ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),

@@ -6,6 +6,8 @@
 import { parseDocument } from 'yaml';
 import { DevclusterError } from '../errors.js';
 import { IMAGE_NAMES } from './catalog-names.js';
+import { formatPath, type ConfigIssue, type FieldPath } from './issue.js';
+import { parsePublicKey } from './ssh-keys.js';
 
 export interface ConversionIO {
   /** crypt(3) hash for stack_password (the plaintext is never written). */
@@ -54,6 +56,71 @@ export const VAGRANT_KEYS: Record<string, string> = {
 };
 
 const SAMPLE_KEY_PLACEHOLDER = 'the_ssh_public_key_you_want_for_your_stack_user';
+
+/**
+ * stack_sshkey_type as devstack-vagrant used it: its Vagrantfile passes
+ * `conf["stack_sshkey_type"] || "rsa"` as a Puppet fact, and puppet/modules/user/manifests/create.pp
+ * gives it to `ssh_authorized_key { type => $key_type }`. Puppet's type (lib/puppet/type/
+ * ssh_authorized_key.rb, `newproperty(:type)`: in puppetlabs/puppet up to 5.x, then in
+ * puppetlabs-sshkeys_core) accepts these `newvalues`, and these `aliasvalue`s for them.
+ */
+const PUPPET_KEY_TYPES = new Set([
+  'ssh-dss',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'ssh-ed25519',
+  // sshkeys_core only:
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+  'sk-ssh-ed25519@openssh.com',
+  'ssh-rsa-cert-v01@openssh.com',
+  'ssh-ed25519-cert-v01@openssh.com',
+  'ssh-dss-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+]);
+const PUPPET_KEY_ALIASES: Record<string, string> = {
+  dsa: 'ssh-dss',
+  rsa: 'ssh-rsa',
+  ed25519: 'ssh-ed25519',
+  // sshkeys_core only:
+  'ecdsa-sk': 'sk-ecdsa-sha2-nistp256@openssh.com',
+  'ed25519-sk': 'sk-ssh-ed25519@openssh.com',
+};
+
+/** The key type Puppet would have written for a stack_sshkey_type value, or undefined if it refused it. */
+export function puppetKeyType(value: string): string | undefined {
+  const type = value.trim();
+  if (PUPPET_KEY_TYPES.has(type)) return type;
+  return PUPPET_KEY_ALIASES[type];
+}
+
+/**
+ * The authorized_keys line for stack_sshkey / stack_sshkey_type, or an Error saying which key is
+ * wrong and why. A whole line in stack_sshkey (Puppet refused whitespace in `key`) is taken as it is.
+ */
+function stackKeyLine(key: string, typeValue: string | undefined): string | Error {
+  let line: string;
+  if (/\s/.test(key.trim())) {
+    line = key.trim();
+  } else {
+    const type = puppetKeyType(typeValue ?? 'rsa');
+    if (type === undefined) {
+      return new Error(
+        `stack_sshkey_type: "${typeValue ?? ''}" is not a key type Puppet's ssh_authorized_key accepts (${Object.keys(PUPPET_KEY_ALIASES).join(', ')}, or a full name such as ssh-ed25519 or ecdsa-sha2-nistp256); stack_sshkey left out`,
+      );
+    }
+    line = `${type} ${key.trim()}`;
+  }
+  const parsed = parsePublicKey(line, 'stack_sshkey');
+  if (parsed instanceof Error) {
+    const typed = typeValue === undefined ? '' : ` with stack_sshkey_type ${typeValue}`;
+    return new Error(`stack_sshkey${typed}: ${parsed.message}; left out`);
+  }
+  return line;
+}
 
 function macFromVagrant(value: string): string | undefined {
   const hex = value.replace(/[^0-9a-fA-F]/g, '');
@@ -117,10 +184,7 @@ export async function convertVagrantConfig(text: string, file: string, io: Conve
   const ipCompute = str('ip_address_compute');
   if (ipManager) {
     controller.ip = ipManager;
-    network.cidr = cidrOf(ipManager);
-    if (ipCompute && compute && cidrOf(ipCompute) !== network.cidr) {
-      notes.push(`ip_address_compute: ${ipCompute} is not in ${String(network.cidr)} with the manager; change network.cidr or the address`);
-    }
+    network.cidr = cidrOf(ipManager); // a compute address outside it is left out by settleConversion
   } else if (ipCompute) {
     network.cidr = cidrOf(ipCompute);
   }
@@ -150,8 +214,9 @@ export async function convertVagrantConfig(text: string, file: string, io: Conve
   if (stackPassword) stackUser.password_hash = await io.hashPassword(stackPassword);
   const sshKey = str('stack_sshkey');
   if (sshKey && sshKey !== SAMPLE_KEY_PLACEHOLDER) {
-    const type = str('stack_sshkey_type') ?? 'ssh-rsa';
-    stackUser.ssh_public_keys = [sshKey.includes(' ') ? sshKey : `${type} ${sshKey}`];
+    const line = stackKeyLine(sshKey, str('stack_sshkey_type'));
+    if (line instanceof Error) notes.push(`${line.message}: your ~/.ssh/*.pub keys will be used`);
+    else stackUser.ssh_public_keys = [line];
   } else if (sshKey) {
     notes.push('stack_sshkey: still the sample placeholder; your ~/.ssh/*.pub keys will be used');
   }
@@ -166,8 +231,11 @@ export async function convertVagrantConfig(text: string, file: string, io: Conve
   const branch = str('devstack_branch');
   if (branch) devstack.branch = branch;
   const mode = str('setup_mode');
-  if (mode === 'devstack' || mode === 'grenade') devstack.mode = mode;
-  else if (mode) notes.push(`setup_mode: "${mode}" is neither devstack nor grenade, left out`);
+  if (mode === 'devstack') devstack.mode = mode;
+  else if (mode === 'grenade') {
+    // devstack-vagrant left the old branch to grenaderc's default (stable/train then, gone now); devcluster needs it named.
+    notes.push('setup_mode: grenade needs the branch to upgrade from, which devstack-vagrant never named: set devstack.mode: grenade and devstack.grenade.from_branch (e.g. stable/2025.2) by hand; left as devstack mode');
+  } else if (mode) notes.push(`setup_mode: "${mode}" is neither devstack nor grenade, left out`);
   const enable = (str('manager_extra_services') ?? '').split(/[\s,]+/).filter(Boolean);
   if (raw.use_ldap === true || str('use_ldap') === 'true') enable.push('ldap');
   if (enable.length > 0) devstack.services = { enable: [...new Set(enable)] };
@@ -210,4 +278,91 @@ export async function convertVagrantConfig(text: string, file: string, io: Conve
     if (raw[key] !== undefined) notes.push(`${key}: ${VAGRANT_KEYS[key]}`);
   }
   return { config, notes };
+}
+
+/**
+ * Where each converted field came from: the unit that is left out when devcluster refuses its value
+ * (a field is left out whole: ssh_public_keys without the key would authorize no key at all).
+ */
+const ORIGINS: Array<{ path: FieldPath; keys: string }> = [
+  { path: ['nodes', 0, 'hostname'], keys: 'hostname_manager' },
+  { path: ['nodes', 1, 'hostname'], keys: 'hostname_compute' },
+  { path: ['nodes', 0, 'ip'], keys: 'ip_address_manager' },
+  { path: ['nodes', 1, 'ip'], keys: 'ip_address_compute' },
+  { path: ['nodes', 0, 'mac'], keys: 'mac_address_manager' },
+  { path: ['nodes', 1, 'mac'], keys: 'mac_address_compute' },
+  { path: ['network', 'cidr'], keys: 'ip_address_manager / ip_address_compute' },
+  { path: ['network', 'bridge_interface'], keys: 'bridge_int' },
+  { path: ['stack_user', 'password_hash'], keys: 'stack_password' },
+  { path: ['stack_user', 'ssh_public_keys'], keys: 'stack_sshkey / stack_sshkey_type' },
+  { path: ['devstack', 'repo'], keys: 'devstack_git' },
+  { path: ['devstack', 'branch'], keys: 'devstack_branch' },
+  { path: ['devstack', 'services'], keys: 'manager_extra_services / use_ldap' },
+  { path: ['devstack', 'passwords', 'admin'], keys: 'admin_password' },
+  { path: ['devstack', 'passwords', 'service'], keys: 'service_password' },
+  { path: ['devstack', 'passwords', 'database'], keys: 'service_password' },
+  { path: ['devstack', 'passwords', 'rabbit'], keys: 'service_password' },
+  { path: ['devstack', 'ip_version'], keys: 'ip_version' },
+  { path: ['devstack', 'sources'], keys: 'local_openstack_tree' },
+  { path: ['post_stack', 'images'], keys: 'extra_images' },
+  { path: ['proxy', 'http'], keys: 'proxy' },
+  { path: ['proxy', 'https'], keys: 'proxy' },
+  { path: ['proxy', 'no_proxy'], keys: 'user_domains' },
+];
+
+const startsWith = (path: FieldPath, prefix: FieldPath) => prefix.length <= path.length && prefix.every((part, i) => path[i] === part);
+
+function removeAt(config: Record<string, unknown>, path: FieldPath): boolean {
+  let parent: unknown = config;
+  for (const part of path.slice(0, -1)) {
+    parent = (parent as Record<string | number, unknown> | undefined)?.[part];
+    if (typeof parent !== 'object' || parent === null) return false;
+  }
+  const last = path[path.length - 1] as string | number;
+  const holder = parent as Record<string | number, unknown>;
+  if (!(last in holder)) return false;
+  delete holder[last];
+  // A mapping left empty goes too (`devstack.passwords: {}` says nothing).
+  if (path.length > 1 && Object.keys(holder).length === 0 && !Array.isArray(holder)) removeAt(config, path.slice(0, -1));
+  return true;
+}
+
+/**
+ * Make the conversion one that validates: every field devcluster refuses is left out, with a note
+ * naming the devstack-vagrant key, the field and the reason (fields left out are listed at the top
+ * of the file the caller writes). `validate` checks a config exactly as `config validate` would and
+ * returns its issues. When an issue is not about a converted field (the cluster name given with
+ * --name, say), nothing can be left out to fix it: VAGRANT_CONFIG_INVALID, and nothing is written.
+ */
+export async function settleConversion(
+  conversion: Conversion,
+  file: string,
+  validate: (config: Record<string, unknown>) => Promise<readonly ConfigIssue[]>,
+): Promise<Conversion> {
+  const config = structuredClone(conversion.config);
+  const notes = [...conversion.notes];
+  for (;;) {
+    const issues = await validate(config);
+    if (issues.length === 0) return { config, notes };
+    const leftOut = new Set<(typeof ORIGINS)[number]>();
+    const stuck: ConfigIssue[] = [];
+    for (const issue of issues) {
+      const origin = ORIGINS.find((o) => startsWith(issue.path, o.path));
+      if (origin && leftOut.has(origin)) continue; // a second issue about a field already left out
+      if (origin && removeAt(config, origin.path)) {
+        leftOut.add(origin);
+        notes.push(`${origin.keys}: left out, devcluster refuses it as ${formatPath(origin.path)}: ${issue.message}`);
+      } else {
+        stuck.push(issue);
+      }
+    }
+    // Each round leaves out at least one field, so this ends; an issue that leaving fields out
+    // cannot fix (or that comes back once its field is gone) stops the conversion.
+    if (stuck.length > 0) {
+      throw new DevclusterError('VAGRANT_CONFIG_INVALID', `${file} cannot be converted into a valid devcluster.yaml; nothing was written`, {
+        details: stuck.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+        hint: 'fix these (in config.yaml, or the options given to init), or start from `devcluster init`',
+      });
+    }
+  }
 }

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { DevclusterError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { checkRules } from './rules.js';
+import { grenadeIssues } from './grenade.js';
 import { formatIssue, formatPath, type ConfigIssue, type FieldPath } from './issue.js';
 import { hasPath, locate } from './locate.js';
 import { knownKeysAt, nearestKey } from './known-keys.js';
@@ -108,7 +109,7 @@ export async function parseConfigText(text: string, ctx: ParseContext): Promise<
   const issues: ConfigIssue[] = [];
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap((issue) => fromZodIssue(issue, doc)));
-  else issues.push(...checkRules(parsed.data));
+  else issues.push(...checkRules(parsed.data), ...grenadeIssues(parsed.data, isLocalPath));
 
   const fileChecks = await checkFiles(raw as Record<string, unknown>, ctx);
   issues.push(...fileChecks.issues);

@@ -6,6 +6,13 @@ import type { Config } from './schema.js';
 import type { ConfigIssue } from './issue.js';
 import { cidrContains, formatIPv4, parseCidr, parseIPv4 } from './ipv4.js';
 import { defaultHostname } from './node-defaults.js';
+import { DEVSTACK_PROJECTS } from '../devstack/tables.js';
+import { gerritUrl, type UpstreamProject } from '../devstack/upstream.js';
+import { planServices } from '../plan/services.js';
+import { SUPPORTED_DISTROS } from '../devstack/tables.js';
+import { distroSupported } from '../devstack/upstream.js';
+import { CATALOG } from '../images/catalog.js';
+import { IMAGE_NAMES } from './catalog-names.js';
 
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -14,8 +21,51 @@ export function isRfc1123Hostname(name: string): boolean {
   return name.split('.').every((label) => HOST_LABEL.test(label));
 }
 
+/** Whether a role's localrc text sets FORCE=yes, which lets stack.sh run on a distro it does not support. */
+function forcesDistro(localConf: string): boolean {
+  return /^\s*FORCE=["']?yes["']?\s*(#.*)?$/m.test(localConf);
+}
+
+/**
+ * The nodes' image against the DevStack branch's stack.sh: it dies ("If you wish to run this script
+ * anyway run with FORCE=yes") unless DISTRO matches SUPPORTED_DISTROS (master stack.sh:232-238), and
+ * FORCE is read after localrc is sourced, so FORCE=yes in local.conf lets it through. An issue when
+ * stack.sh would refuse; a note when devcluster cannot tell (an image by URL, a branch not in
+ * src/devstack/tables.ts); nothing when it is accepted. `branch` may be another field's (grenade).
+ */
+export function checkDistro(config: Config, branch: string, branchField: string): { issue?: ConfigIssue; note?: string } {
+  const image = config.image;
+  const forced = forcesDistro(config.devstack.local_conf.controller) && forcesDistro(config.devstack.local_conf.compute);
+  if (typeof image !== 'string') return { note: `the image at ${image.url} is not one devcluster knows, so whether DevStack ${branch} supports its distro is not checked` };
+  const supported = SUPPORTED_DISTROS[branch];
+  const distro = CATALOG[image].distro;
+  if (supported === undefined) {
+    return {
+      note: `${branchField} ${branch}: its SUPPORTED_DISTROS is not known to devcluster (known: ${Object.keys(SUPPORTED_DISTROS).join(', ')}), so whether stack.sh accepts ${image} (DISTRO ${distro}) is not checked`,
+    };
+  }
+  if (distroSupported(supported.pattern, distro) || forced) return {};
+  const fits = IMAGE_NAMES.filter((name) => distroSupported(supported.pattern, CATALOG[name].distro));
+  return {
+    issue: {
+      path: ['image'],
+      message:
+        `image ${image} (DISTRO ${distro}) is refused by stack.sh of ${branchField} ${branch}: it dies unless DISTRO matches SUPPORTED_DISTROS "${supported.pattern}" (stack.sh:${supported.line}); ` +
+        `use ${fits.length > 0 ? fits.join(' or ') : 'another image'}, another branch, or FORCE=yes in devstack.local_conf of both roles to try anyway`,
+    },
+  };
+}
+
+/** Things `config validate` should say that are not errors. */
+export function configNotes(config: Config): string[] {
+  const note = checkDistro(config, config.devstack.branch, 'devstack.branch').note;
+  return note === undefined ? [] : [note];
+}
+
 export function checkRules(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  const distro = checkDistro(config, config.devstack.branch, 'devstack.branch').issue;
+  if (distro !== undefined) issues.push(distro);
   const nodes = config.nodes;
 
   const controllers = nodes.flatMap((n, i) => (n.role === 'controller' ? [i] : []));
@@ -131,7 +181,27 @@ export function checkRules(config: Config): ConfigIssue[] {
     } else images.set(image, i);
   });
 
+  const plugins = new Map(planServices(config.devstack.layer, config.devstack.services, config.devstack.plugins).plugins.map((p) => [p.name, p]));
   for (const [project, source] of Object.entries(config.devstack.sources)) {
+    const known = DEVSTACK_PROJECTS[project];
+    const plugin = plugins.get(project);
+    if (known === undefined && plugin === undefined) {
+      issues.push({
+        path: ['devstack', 'sources', project],
+        message:
+          `DevStack reads no variables for a project "${project}" (stackrc's *_REPO and GITREPO[…] lines) and no plugin of that name is enabled: ` +
+          'name a DevStack project such as nova or oslo.config, or a plugin (devstack.plugins), or set its variables in devstack.local_conf',
+      });
+      continue;
+    }
+    const url = plugin?.url ?? (known as UpstreamProject).url;
+    if (source.startsWith('refs/') && gerritUrl(url) === undefined) {
+      issues.push({
+        path: ['devstack', 'sources', project],
+        message: `"${source}" is a Gerrit change, but ${project} comes from ${url}, not opendev: give a URL or a local path instead`,
+      });
+      continue;
+    }
     if (source.startsWith('refs/') && !/^refs\/changes\/\d{2}\/\d+\/\d+$/.test(source)) {
       issues.push({
         path: ['devstack', 'sources', project],

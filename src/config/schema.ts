@@ -8,6 +8,7 @@ import { IMAGE_NAMES } from './catalog-names.js';
 import { SIZE_PATTERN } from './units.js';
 import { parseCidr, parseIPv4 } from './ipv4.js';
 import { checkPasswordHash } from './crypt.js';
+import { grenadeSchema } from './grenade.js';
 
 const DNS_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 
@@ -75,7 +76,16 @@ const port = z
   .string()
   .regex(/^(icmp|(tcp|udp)\/\d{1,5}(-\d{1,5})?)$/, { error: 'must be "icmp", "tcp/PORT", "udp/PORT" or "tcp/FROM-TO"' });
 
-const passwordText = z.string().min(8, { error: 'must be at least 8 characters' });
+// DevStack's consumers break on anything else: stack.sh read_password says "Use only alphanumeric
+// characters" (master stack.sh:673), lib/database builds mysql+pymysql://root:$DATABASE_PASSWORD@host,
+// lib/databases/mysql passes -p$DATABASE_PASSWORD unquoted, functions-common --os-password $ADMIN_PASSWORD.
+const passwordText = z
+  .string()
+  .min(8, { error: 'must be at least 8 characters' })
+  .regex(/^[A-Za-z0-9]+$/, {
+    error:
+      "must use only letters A-Z, a-z and digits 0-9: DevStack's stack.sh asks for alphanumeric passwords and puts them unquoted into command lines and database URLs",
+  });
 
 export const configSchema = z
   .strictObject({
@@ -90,6 +100,10 @@ export const configSchema = z
       .strictObject({
         uri: z.string().regex(/^[a-z+]+:\/\//, { error: 'must be a libvirt URI such as qemu:///system' }).default('qemu:///system'),
         pool: z.string().min(1).default('default'),
+        accelerator: z
+          .enum(['auto', 'kvm', 'tcg'], { error: 'accelerator must be "auto", "kvm" or "tcg"' })
+          .default('auto')
+          .describe('auto: KVM when a tiny test guest runs under it here, else TCG emulation; kvm or tcg force one.'),
       })
       .prefault({}),
     virtualbox: z.strictObject({}).prefault({}),
@@ -161,7 +175,12 @@ export const configSchema = z
             z.strictObject({
               name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: 'must be a plugin name such as heat' }),
               url: z.string().min(1),
-              ref: z.string().min(1).optional(),
+              ref: z.string().min(1).describe('Branch, tag or ref. Default: devstack.branch').optional(),
+              roles: z
+                .array(z.enum(['controller', 'compute'], { error: 'roles must list "controller" and/or "compute"' }))
+                .min(1, { error: 'roles needs at least one of "controller", "compute"' })
+                .describe('Nodes whose local.conf enables it. Default: the controller (ceilometer: every node)')
+                .optional(),
             }),
           )
           .default([]),
@@ -188,6 +207,7 @@ export const configSchema = z
           .union([z.literal(4), z.literal(6), z.literal('4+6')], { error: 'ip_version must be 4, 6 or "4+6"' })
           .default(4),
         journal: z.boolean().default(true).describe('USE_JOURNAL=True, for request tracing with journalctl'),
+        grenade: grenadeSchema.optional().describe('mode: grenade only: the upgrade from one branch to another (src/config/grenade.ts)'),
       })
       .prefault({}),
     post_stack: z

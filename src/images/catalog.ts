@@ -10,6 +10,11 @@ export type HashAlgorithm = 'sha256' | 'sha512';
 export interface CatalogImage {
   name: ImageName;
   description: string;
+  /**
+   * DevStack's DISTRO on this image (functions-common GetDistro: Ubuntu and Debian `$os_CODENAME`,
+   * Fedora `f$os_RELEASE`), which stack.sh matches against SUPPORTED_DISTROS.
+   */
+  distro: string;
   url: string;
   checksumsUrl: string;
   algorithm: HashAlgorithm;
@@ -19,6 +24,7 @@ export interface CatalogImage {
 export const CATALOG: Record<ImageName, CatalogImage> = {
   'ubuntu-24.04': {
     name: 'ubuntu-24.04',
+    distro: 'noble',
     description: 'Ubuntu 24.04 LTS (Noble) server cloud image',
     url: 'https://cloud-images.ubuntu.com/releases/noble/release/ubuntu-24.04-server-cloudimg-amd64.img',
     checksumsUrl: 'https://cloud-images.ubuntu.com/releases/noble/release/SHA256SUMS',
@@ -27,6 +33,7 @@ export const CATALOG: Record<ImageName, CatalogImage> = {
   },
   'ubuntu-22.04': {
     name: 'ubuntu-22.04',
+    distro: 'jammy',
     description: 'Ubuntu 22.04 LTS (Jammy) server cloud image',
     url: 'https://cloud-images.ubuntu.com/releases/jammy/release/ubuntu-22.04-server-cloudimg-amd64.img',
     checksumsUrl: 'https://cloud-images.ubuntu.com/releases/jammy/release/SHA256SUMS',
@@ -35,6 +42,7 @@ export const CATALOG: Record<ImageName, CatalogImage> = {
   },
   'fedora-42': {
     name: 'fedora-42',
+    distro: 'f42',
     description: 'Fedora 42 Cloud Base Generic',
     url: 'https://download.fedoraproject.org/pub/fedora/linux/releases/42/Cloud/x86_64/images/Fedora-Cloud-Base-Generic-42-1.1.x86_64.qcow2',
     checksumsUrl: 'https://download.fedoraproject.org/pub/fedora/linux/releases/42/Cloud/x86_64/images/Fedora-Cloud-42-1.1-x86_64-CHECKSUM',
@@ -43,6 +51,7 @@ export const CATALOG: Record<ImageName, CatalogImage> = {
   },
   'debian-12': {
     name: 'debian-12',
+    distro: 'bookworm',
     description: 'Debian 12 (bookworm) genericcloud',
     url: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2',
     checksumsUrl: 'https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS',

@@ -1,7 +1,9 @@
 /**
  * Fetching a file over HTTP(S) into a partial file: streamed, hashed as it arrives, resumed with an
  * HTTP Range request after an interruption (in this run, or a later one that finds the partial file),
- * through the proxy that HTTPS_PROXY / HTTP_PROXY / NO_PROXY name (undici's EnvHttpProxyAgent).
+ * through the proxy that HTTPS_PROXY / HTTP_PROXY / NO_PROXY name (http-get.ts, proxy.ts). Whatever
+ * an attempt hits, what reached the disk stays a prefix of the file, which the next attempt (or the
+ * next pull) continues; only a checksum mismatch deletes it (pull.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -9,22 +11,17 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { EnvHttpProxyAgent, interceptors, request, type Dispatcher } from 'undici';
 import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { HashAlgorithm } from './catalog.js';
+import { httpGet, type HttpResponse } from './http-get.js';
 
 /** A stalled connection (no byte for this long) is an interruption, retried with a Range request. */
 export const STALL_MS = 60_000;
 const ATTEMPTS = 4;
+const HEADERS_TIMEOUT_MS = 30_000;
 const REPORT_EVERY_MS = 250;
-
-export function httpDispatcher(): Dispatcher {
-  // proxyTunnel false: plain http:// goes to the proxy as an absolute-URI request, as apt and curl
-  // send it (Squid, for one, allows CONNECT only to port 443); https:// still tunnels with CONNECT.
-  const options = { headersTimeout: 30_000, bodyTimeout: STALL_MS, proxyTunnel: false } as EnvHttpProxyAgent.Options;
-  return new EnvHttpProxyAgent(options).compose(interceptors.redirect({ maxRedirections: 5 }));
-}
+const TEXT_LIMIT = 4 * 1024 * 1024;
 
 export interface FetchResult {
   hash: string;
@@ -52,11 +49,11 @@ function counting(hasher: Hash, onBytes: (n: number) => void): Transform {
 }
 
 /** Small text files (checksum lists): at most 4 MiB, within 60 s. */
-export async function fetchText(url: string, ctx: Ctx, dispatcher: Dispatcher = httpDispatcher()): Promise<string> {
+export async function fetchText(url: string, ctx: Ctx): Promise<string> {
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(60_000)]);
-  let res: Dispatcher.ResponseData;
+  let res: HttpResponse;
   try {
-    res = await request(url, { dispatcher, signal });
+    res = await httpGet(url, { signal, headersTimeoutMs: HEADERS_TIMEOUT_MS, stallMs: STALL_MS });
   } catch (error) {
     ctx.signal.throwIfAborted();
     throw new DevclusterError('IMAGE_DOWNLOAD_FAILED', `cannot fetch ${url}: ${(error as Error).message}`, {
@@ -65,17 +62,35 @@ export async function fetchText(url: string, ctx: Ctx, dispatcher: Dispatcher = 
     });
   }
   if (res.statusCode !== 200) {
-    await res.body.dump();
+    res.body.destroy();
     throw new DevclusterError('IMAGE_DOWNLOAD_FAILED', `${url} answered HTTP ${res.statusCode}`, {
       hint: 'check the URL; for a custom image give checksums_url of a list that exists, or sha256',
     });
   }
+  const tooLarge = (size: number) =>
+    new DevclusterError('IMAGE_DOWNLOAD_FAILED', `${url} is ${size} bytes or more: too large for a checksum list`, { hint: 'give the URL of the checksum list itself' });
   const length = Number(res.headers['content-length'] ?? 0);
-  if (length > 4 * 1024 * 1024) {
-    await res.body.dump();
-    throw new DevclusterError('IMAGE_DOWNLOAD_FAILED', `${url} is ${length} bytes: too large for a checksum list`, { hint: 'give the URL of the checksum list itself' });
+  if (length > TEXT_LIMIT) {
+    res.body.destroy();
+    throw tooLarge(length);
   }
-  return res.body.text();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > TEXT_LIMIT) {
+        res.body.destroy();
+        throw tooLarge(size);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof DevclusterError) throw error;
+    ctx.signal.throwIfAborted();
+    throw new DevclusterError('IMAGE_DOWNLOAD_FAILED', `cannot fetch ${url}: ${(error as Error).message}`, { cause: error, hint: 'try again; check the proxy settings' });
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -85,10 +100,9 @@ export async function fetchText(url: string, ctx: Ctx, dispatcher: Dispatcher = 
 export async function fetchToFile(
   url: string,
   partPath: string,
-  options: { ctx: Ctx; label: string; algorithm: HashAlgorithm; dispatcher?: Dispatcher },
+  options: { ctx: Ctx; label: string; algorithm: HashAlgorithm },
 ): Promise<FetchResult> {
   const { ctx, label, algorithm } = options;
-  const dispatcher = options.dispatcher ?? httpDispatcher();
   await mkdir(dirname(partPath), { recursive: true, mode: 0o700 });
   let bytesFetched = 0;
   let lastError: unknown;
@@ -96,9 +110,9 @@ export async function fetchToFile(
     ctx.signal.throwIfAborted();
     let offset = await sizeOf(partPath);
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
-    let res: Dispatcher.ResponseData;
+    let res: HttpResponse;
     try {
-      res = await request(url, { dispatcher, headers, signal: ctx.signal });
+      res = await httpGet(url, { headers, signal: ctx.signal, headersTimeoutMs: HEADERS_TIMEOUT_MS, stallMs: STALL_MS });
     } catch (error) {
       ctx.signal.throwIfAborted();
       lastError = error;
@@ -106,20 +120,25 @@ export async function fetchToFile(
     }
     if (res.statusCode === 416 && offset > 0) {
       // The partial file is not a prefix the server can continue: start over.
-      await res.body.dump();
+      res.body.destroy();
       await rm(partPath, { force: true });
       continue;
     }
     if (res.statusCode !== 200 && res.statusCode !== 206) {
-      await res.body.dump();
+      res.body.destroy();
       throw new DevclusterError('IMAGE_DOWNLOAD_FAILED', `${url} answered HTTP ${res.statusCode}`, {
         hint: res.statusCode === 404 ? 'the image is not at that URL (any more): check it, or the catalog entry' : 'try again later, or check the proxy settings',
       });
     }
     const range = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
-    if (res.statusCode === 200 || range === null || Number(range[1]) !== offset) {
-      offset = 0; // the server sent the whole file: replace what we had
+    if (res.statusCode === 206 && (range === null || Number(range[1]) !== offset)) {
+      // A part that does not start where ours ends cannot be appended: start over without Range.
+      res.body.destroy();
+      await rm(partPath, { force: true });
+      lastError = new Error(`asked for bytes from ${offset}, got ${String(res.headers['content-range'] ?? 'no Content-Range')}`);
+      continue;
     }
+    if (res.statusCode === 200) offset = 0; // the server sent the whole file (it ignores Range): replace what we had
     const length = Number(res.headers['content-length'] ?? NaN);
     const total = Number.isFinite(length) ? offset + length : undefined;
     const hasher = createHash(algorithm);

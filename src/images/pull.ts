@@ -13,7 +13,7 @@ import { acquireLock } from '../fs/lock.js';
 import { run } from '../process/run.js';
 import { cacheLayout, entryKey, findCached, imagePath, listCached, sidecarPath, type CacheLayout, type CachedImage } from './cache.js';
 import { findChecksum, type Checksum } from './checksums.js';
-import { copyToFile, fetchText, fetchToFile, httpDispatcher } from './download.js';
+import { copyToFile, fetchText, fetchToFile } from './download.js';
 import type { ImageSource } from './source.js';
 
 export interface PullResult {
@@ -77,7 +77,7 @@ export async function pullImage(source: ImageSource, options: PullOptions): Prom
     const part = join(layout.partial, `${key}.part`);
     const algorithm = expected?.algorithm ?? 'sha256';
     const fetched = source.url
-      ? await fetchToFile(source.url, part, { ctx, label: source.label, algorithm, dispatcher: httpDispatcher() })
+      ? await fetchToFile(source.url, part, { ctx, label: source.label, algorithm })
       : await copyToFile(source.localPath as string, part, algorithm);
     if (expected && fetched.hash !== expected.hash) {
       await rm(part, { force: true });

@@ -36,8 +36,8 @@ describe('the plan', () => {
   });
 
   it('takes passwords from the config over the generated ones', async () => {
-    const { plan, secrets } = await planOf('devstack:\n  passwords:\n    admin: my-admin-pass\n');
-    expect(plan.devstack.passwords.admin).toBe('my-admin-pass');
+    const { plan, secrets } = await planOf('devstack:\n  passwords:\n    admin: myAdminPass1\n');
+    expect(plan.devstack.passwords.admin).toBe('myAdminPass1');
     expect(plan.devstack.passwords.service).toBe(secrets.passwords.service);
   });
 

@@ -12,6 +12,7 @@ import { NODE_DEFAULTS, defaultHostname } from '../config/node-defaults.js';
 import type { Secrets, PasswordName } from '../state/secrets.js';
 import { assignAddresses, assignMacs } from './addresses.js';
 import { planServices, type ServicePlan } from './services.js';
+import { grenadeBranches } from '../config/grenade.js';
 
 export interface HostKeyPlan {
   type: string;
@@ -95,6 +96,8 @@ export interface ClusterPlan {
     sources: Record<string, string>;
     localConf: { controller: string; compute: string };
     passwords: Record<PasswordName, string>;
+    /** Grenade mode: the branches (to defaults to branch), grenade's repo, extra localrc lines. */
+    grenade?: { from: string; to: string; repo: string; localrc: Record<string, string> };
   };
   postStack: Config['post_stack'];
   proxy: Config['proxy'];
@@ -103,6 +106,12 @@ export interface ClusterPlan {
 function publicKeyFingerprint(line: string): string {
   const blob = line.trim().split(/\s+/)[1] ?? '';
   return fingerprintOf(Buffer.from(blob, 'base64'));
+}
+
+function grenadePlan(config: Config): { grenade?: NonNullable<ClusterPlan['devstack']['grenade']> } {
+  const branches = grenadeBranches(config);
+  const g = config.devstack.grenade;
+  return branches && g ? { grenade: { ...branches, repo: g.repo, localrc: { ...g.localrc } } } : {};
 }
 
 export function buildPlan(config: Config, userKeys: readonly PublicKey[], secrets: Secrets): ClusterPlan {
@@ -217,6 +226,7 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
       sources: { ...config.devstack.sources },
       localConf: { ...config.devstack.local_conf },
       passwords,
+      ...grenadePlan(config),
     },
     postStack: config.post_stack,
     proxy: config.proxy,

@@ -21,9 +21,25 @@ describe('service layers', () => {
       { name: 'barbican', url: 'https://example.org/barbican', ref: 'stable/2025.2' },
     ]);
     expect(plan.controller).toContain('tls-proxy');
-    expect(plan.compute).not.toContain('tls-proxy');
     expect(plan.controller).not.toContain('c-vol');
     expect(plan.compute).not.toContain('c-vol');
-    expect(plan.plugins).toEqual([{ name: 'barbican', url: 'https://example.org/barbican', ref: 'stable/2025.2' }]);
+    expect(plan.plugins).toEqual([{ name: 'barbican', url: 'https://example.org/barbican', ref: 'stable/2025.2', roles: ['controller'] }]);
+    expect(plan.computeDisabled).toEqual([]);
+    expect(plan.computeLocalrc).toEqual([]);
+  });
+  it('tls-proxy, once enabled, is on every node (the gate enables it on subnodes too)', () => {
+    expect(planServices(1, { enable: ['tls-proxy'], disable: [] }, []).compute).toContain('tls-proxy');
+    expect(planServices(1, none, []).compute).not.toContain('tls-proxy');
+    expect(planServices(1, { enable: ['tls-proxy'], disable: ['tls-proxy'] }, []).compute).not.toContain('tls-proxy');
+  });
+  it("a plugin with a compute side is on the computes too, with its controller services kept off there; roles from the config win", () => {
+    const plan = planServices(3, none, []);
+    expect(plan.plugins.map((p) => [p.name, p.roles])).toEqual([['barbican', ['controller']], ['ceilometer', ['controller', 'compute']]]);
+    expect(plan.computeDisabled).toEqual(expect.arrayContaining(['ceilometer-acentral', 'ceilometer-anotification']));
+    expect(plan.computeLocalrc).toEqual(['CEILOMETER_BACKENDS=none']);
+    const own = planServices(3, none, [{ name: 'ceilometer', url: 'https://example.org/c', roles: ['controller'] }, { name: 'networking-x', url: 'https://example.org/x', roles: ['compute'] }]);
+    expect(own.plugins.map((p) => [p.name, p.roles])).toEqual([['barbican', ['controller']], ['ceilometer', ['controller']], ['networking-x', ['compute']]]);
+    expect(own.computeDisabled).toEqual([]);
+    expect(own.computeLocalrc).toEqual([]);
   });
 });

@@ -5,6 +5,6 @@ import { VirtualBoxProvider } from './virtualbox/provider.js';
 import type { Provider } from './provider.js';
 
 export function createProvider(config: Config): Provider & { close?: () => Promise<void> } {
-  if (config.provider === 'libvirt') return new LibvirtProvider({ uri: config.libvirt.uri, pool: config.libvirt.pool });
+  if (config.provider === 'libvirt') return new LibvirtProvider({ uri: config.libvirt.uri, pool: config.libvirt.pool, accelerator: config.libvirt.accelerator });
   return new VirtualBoxProvider();
 }

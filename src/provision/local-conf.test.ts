@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { completeSecrets } from '../state/secrets.js';
 import { buildPlan } from '../plan/plan.js';
+import { maskSecrets } from '../ssh/session.js';
 import { parseMetaSections, renderLocalConf } from './local-conf.js';
+import { secretsOf } from './provision.js';
 
 async function planOf(text: string) {
   const loaded = await parseConfigText(text, { file: 'devcluster.yaml', baseDir: tmpdir(), home: tmpdir(), agentSocket: undefined });
@@ -43,17 +45,32 @@ describe('local.conf', () => {
     expect(k.DATABASE_PASSWORD).toBe(plan.devstack.passwords.database);
   });
 
-  it('passwords and extra text with shell metacharacters arrive intact and execute nothing', async () => {
+  it('extra text with shell metacharacters arrives intact and executes nothing', async () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'dc-lc-')), 'ran');
-    const nasty = `p'a$(touch ${marker})\`touch ${marker}\`$HOME"x`;
     const extra = `EXTRA_OPTS='$(touch ${marker}) \`x\` $HOME'\n[[post-config|$NOVA_CONF]]\n[DEFAULT]\ndebug = True\n`;
-    const plan = await planOf(`devstack:\n  passwords: { admin: ${JSON.stringify(nasty)} }\n  local_conf:\n    controller: ${JSON.stringify(extra)}\n`);
+    const plan = await planOf(`devstack:\n  passwords: { admin: Secret123 }\n  local_conf:\n    controller: ${JSON.stringify(extra)}\n`);
     const conf = renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' });
     const seen = sourceLocalrc(conf, ['ADMIN_PASSWORD', 'EXTRA_OPTS']);
-    expect(seen.ADMIN_PASSWORD).toBe(nasty);
+    expect(seen.ADMIN_PASSWORD).toBe('Secret123');
     expect(seen.EXTRA_OPTS).toBe(`$(touch ${marker}) \`x\` $HOME`);
     expect(existsSync(marker)).toBe(false);
     expect(conf).toContain('[[post-config|$NOVA_CONF]]\n[DEFAULT]\ndebug = True\n');
+  });
+
+  it('every value stack.sh would prompt for is set on every node, from the secrets', async () => {
+    const plan = await planOf(THREE);
+    const names = ['DATABASE_PASSWORD', 'RABBIT_PASSWORD', 'SERVICE_PASSWORD', 'ADMIN_PASSWORD', 'LDAP_PASSWORD', 'SWIFT_HASH', 'SWIFT_TEMPURL_KEY'];
+    for (const node of plan.nodes) {
+      const seen = sourceLocalrc(renderLocalConf(plan, node, { libvirtType: 'qemu' }), names);
+      expect(seen.SWIFT_HASH).toBe(plan.devstack.passwords.swift_hash);
+      expect(seen.SWIFT_TEMPURL_KEY).toBe(plan.devstack.passwords.swift_tempurl_key);
+      expect(seen.LDAP_PASSWORD).toBe(plan.devstack.passwords.ldap);
+      for (const name of names) expect(seen[name], `${node.name} ${name}`).toMatch(/^[A-Za-z0-9]{8,}$/);
+    }
+    // Masked in logs like the passwords: a session masks every value of secretsOf(plan).
+    const logged = maskSecrets(renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' }), secretsOf(plan));
+    for (const value of Object.values(plan.devstack.passwords)) expect(logged).not.toContain(value);
+    expect(logged).toContain('SWIFT_HASH=******');
   });
 
   it("the user's localrc lines come after ours, so theirs win; sections merge by header", async () => {
@@ -67,14 +84,36 @@ describe('local.conf', () => {
     expect(renderLocalConf(plan, plan.nodes[0] as typeof compute, { libvirtType: 'qemu' })).not.toContain('cpu_mode');
   });
 
-  it('sources: a local tree on its pushed branch, a Gerrit change from review.opendev.org, libraries from git', async () => {
-    const plan = await planOf(`devstack:\n  sources: { nova: refs/changes/50/5050/1, oslo.policy: https://example.org/oslo.policy }\n`);
+  it('plugins and URL sources follow devstack.branch, or master when that is a change of DevStack itself', async () => {
+    const ofBranch = async (branch: string) => {
+      const plan = await planOf(`devstack:\n  branch: ${branch}\n  layer: 3\n  sources: { nova: https://example.org/nova }\n`);
+      return sourceLocalrc(renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' }), ['PLUGINS', 'NOVA_BRANCH']);
+    };
+    expect(await ofBranch('stable/2025.2')).toEqual({
+      PLUGINS: 'barbican https://opendev.org/openstack/barbican stable/2025.2;ceilometer https://opendev.org/openstack/ceilometer stable/2025.2;',
+      NOVA_BRANCH: 'stable/2025.2',
+    });
+    expect(await ofBranch('refs/changes/12/912/3')).toEqual({
+      PLUGINS: 'barbican https://opendev.org/openstack/barbican master;ceilometer https://opendev.org/openstack/ceilometer master;',
+      NOVA_BRANCH: 'master',
+    });
+  });
+
+  it('sources: the variables stackrc reads, a Gerrit change from the project\'s own namespace, libraries through LIBS_FROM_GIT', async () => {
+    const plan = await planOf(
+      `devstack:\n  plugins: [{ name: networking-foo, url: https://opendev.org/x/networking-foo }]\n` +
+        `  sources: { nova: refs/changes/50/5050/1, oslo.policy: https://example.org/oslo.policy, python-novaclient: refs/changes/61/661/2, networking-foo: refs/changes/77/777/3 }\n`,
+    );
     const conf = renderLocalConf(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, { libvirtType: 'qemu' });
-    expect(sourceLocalrc(conf, ['NOVA_REPO', 'NOVA_BRANCH', 'OSLO_POLICY_REPO', 'LIBS_FROM_GIT'])).toEqual({
+    expect(sourceLocalrc(conf, ['NOVA_REPO', 'NOVA_BRANCH', 'OSLOPOLICY_REPO', 'OSLOPOLICY_BRANCH', 'NOVACLIENT_REPO', 'NOVACLIENT_BRANCH', 'LIBS_FROM_GIT', 'PLUGINS'])).toEqual({
       NOVA_REPO: 'https://review.opendev.org/openstack/nova',
       NOVA_BRANCH: 'refs/changes/50/5050/1',
-      OSLO_POLICY_REPO: 'https://example.org/oslo.policy',
-      LIBS_FROM_GIT: 'oslo.policy',
+      OSLOPOLICY_REPO: 'https://example.org/oslo.policy',
+      OSLOPOLICY_BRANCH: 'master',
+      NOVACLIENT_REPO: 'https://review.opendev.org/openstack/python-novaclient',
+      NOVACLIENT_BRANCH: 'refs/changes/61/661/2',
+      LIBS_FROM_GIT: 'oslo.policy,python-novaclient',
+      PLUGINS: 'networking-foo https://review.opendev.org/x/networking-foo refs/changes/77/777/3;',
     });
   });
 });

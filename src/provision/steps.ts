@@ -6,7 +6,8 @@
  *   stack                                  the computes, in parallel
  *   discover                               the controller: tools/discover_hosts.sh, output checked
  *   images, keypairs, security-groups      the controller: post-stack, each idempotent
- *   grenade                                the controller (grenade mode)
+ *   grenade                                the controller (grenade mode: src/provision/grenade.ts; the
+ *                                          steps above then stack the from-branch in /opt/stack/old)
  * Scripts come from provision/ (uploaded once per run); secrets only ever travel as files over SFTP.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -24,15 +25,21 @@ import { run as runHost } from '../process/run.js';
 import { shellQuote as shq } from '../process/quote.js';
 import type { NodeSession, RunResult } from '../ssh/session.js';
 import { StepCommandError, type Stage, type StepRun } from './engine.js';
-import { classifySource, DEST, DEVSTACK_DIR, LOCAL_BRANCH, renderLocalConf } from './local-conf.js';
+import { grenadeActions, stackLayout, stackLocalConf } from './grenade.js';
+import { classifySource, DEST, LOCAL_BRANCH } from './local-conf.js';
 
 export const STEPS = ['prepare', 'devstack', 'local-conf', 'stack', 'tls-ca', 'discover', 'images', 'keypairs', 'security-groups', 'grenade'] as const;
 export type StepName = (typeof STEPS)[number];
 
 export const SCRIPTS_DIR = `${DEST}/devcluster/provision`;
 const WORK_DIR = `${DEST}/devcluster`;
+/**
+ * DevStack's DATA_DIR: stackrc sets it from its own DEST=/opt/stack before it sources localrc
+ * (stackrc `DATA_DIR=${DEST}/data`, 2025.2 line 32), so it stays /opt/stack/data also where local.conf
+ * moves DEST (grenade's /opt/stack/old; the gate's devstack_data_base_dir is devstack_bases.shared).
+ */
+const DATA_DIR = `${DEST}/data`;
 const PROVISION_SOURCE = join(PACKAGE_ROOT, 'provision');
-const GRENADE_URL = 'https://opendev.org/openstack/grenade';
 
 export interface HostContext {
   /** Folder of devcluster.yaml: relative local paths start here. */
@@ -124,6 +131,20 @@ export function ruleArg(port: string): string {
   return `${protocol}:${range.replace('-', ':')}`;
 }
 
+/** post-stack.sh's arguments for each user's keypair (the keypairs step), the public key in `keyFile`. */
+export function keypairArgs(plan: ClusterPlan, keyFile: string): string[][] {
+  return plan.postStack.keypair.users.map((user) => ['keypair', user, plan.postStack.keypair.name, keyFile]);
+}
+
+/**
+ * post-stack.sh's arguments for each project's rules (the security-groups step): the users' projects
+ * (DevStack names each user's project after it), IPv6 rules too when DevStack's IP_VERSION has 6.
+ */
+export function rulesArgs(plan: ClusterPlan): string[][] {
+  if (plan.postStack.open_ports.length === 0) return [];
+  return plan.postStack.keypair.users.map((project) => ['rules', '--ip-version', String(plan.devstack.ipVersion), project, ...plan.postStack.open_ports.map(ruleArg)]);
+}
+
 async function pushTree(r: StepRun<ProvisionNode>, cache: RunCache, tree: string, dest: string): Promise<void> {
   const bundle = await cache.bundle(tree, r.ctx);
   const remote = `${WORK_DIR}/${basename(dest)}.bundle`;
@@ -142,6 +163,12 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
   const controller = nodes.find((n) => n.name === plan.controller) as ProvisionNode;
   const computes = nodes.filter((n) => n.role === 'compute');
   const ds = plan.devstack;
+  const layout = stackLayout(plan);
+  const devstackDir = layout.devstackDir;
+  /** post-stack.sh finds openrc through DEVSTACK_DIR. */
+  const postStack = `DEVSTACK_DIR=${shq(devstackDir)} bash ${SCRIPTS_DIR}/post-stack.sh`;
+  const libvirtType = async (r: StepRun<ProvisionNode>): Promise<'kvm' | 'qemu'> =>
+    host.nestedVirt && (await r.session.run('test -c /dev/kvm', { signal: r.ctx.signal, what: 'look for /dev/kvm', logFile: r.logFile })).code === 0 ? 'kvm' : 'qemu';
 
   /** Every step first makes sure the scripts are on the node. */
   const step = (name: StepName, targets: ProvisionNode[], parallel: boolean, body: (r: StepRun<ProvisionNode>) => Promise<void>): Stage<ProvisionNode> => ({
@@ -164,10 +191,10 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
     }),
     step('devstack', nodes, true, async (r) => {
       const repo = classifySource(ds.repo);
-      if (repo.kind === 'local') await pushTree(r, cache, resolveLocal(repo.path, host), DEVSTACK_DIR);
+      if (repo.kind === 'local') await pushTree(r, cache, resolveLocal(repo.path, host), devstackDir);
       else {
         const url = repo.kind === 'url' ? repo.url : ds.repo;
-        await check(r, `bash ${SCRIPTS_DIR}/fetch-git.sh --dest ${shq(DEVSTACK_DIR)} --url ${shq(url)} --ref ${shq(ds.branch)} --timeout ${Math.round(host.cloneTimeoutMs / 1000)}`, `clone DevStack from ${url}`);
+        await check(r, `bash ${SCRIPTS_DIR}/fetch-git.sh --dest ${shq(devstackDir)} --url ${shq(url)} --ref ${shq(layout.branch)} --timeout ${Math.round(host.cloneTimeoutMs / 1000)}`, `clone DevStack ${layout.branch} from ${url}`);
       }
       for (const [project, value] of Object.entries(ds.sources)) {
         const source = classifySource(value);
@@ -175,12 +202,11 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
       }
     }),
     step('local-conf', nodes, true, async (r) => {
-      const kvm = host.nestedVirt ? (await r.session.run('test -c /dev/kvm', { signal: r.ctx.signal, what: 'look for /dev/kvm', logFile: r.logFile })).code === 0 : false;
-      const text = renderLocalConf(plan, r.node, { libvirtType: kvm ? 'kvm' : 'qemu' });
-      await r.session.upload({ data: text }, `${DEVSTACK_DIR}/local.conf`, { mode: 0o600, signal: r.ctx.signal });
+      const text = stackLocalConf(plan, r.node, { libvirtType: await libvirtType(r) });
+      await r.session.upload({ data: text }, `${devstackDir}/local.conf`, { mode: 0o600, signal: r.ctx.signal });
     }),
     step('stack', [controller], false, async (r) => {
-      await check(r, `cd ${shq(DEVSTACK_DIR)} && ./stack.sh`, 'stack.sh', host.stackTimeoutMs);
+      await check(r, `cd ${shq(devstackDir)} && ./stack.sh`, 'stack.sh', host.stackTimeoutMs);
     }),
   ];
 
@@ -188,24 +214,24 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
     stages.push(
       step('tls-ca', computes, true, async (r) => {
         const source = await sessionFor(controller.name, r.ctx);
-        const tar = await source.run(`tar -C ${DEST}/data -cf - ca-bundle.pem CA`, { signal: r.ctx.signal, what: "pack the controller's CA", binaryStdout: true, logFile: r.logFile });
-        if (tar.code !== 0 || !tar.stdoutBytes) throw new StepCommandError(tar.code, tar.tail, `could not read ${DEST}/data/ca-bundle.pem and CA/ on ${controller.name}`);
+        const tar = await source.run(`tar -C ${DATA_DIR} -cf - ca-bundle.pem CA`, { signal: r.ctx.signal, what: "pack the controller's CA", binaryStdout: true, logFile: r.logFile });
+        if (tar.code !== 0 || !tar.stdoutBytes) throw new StepCommandError(tar.code, tar.tail, `could not read ${DATA_DIR}/ca-bundle.pem and CA/ on ${controller.name}`);
         await r.session.upload({ data: tar.stdoutBytes }, `${WORK_DIR}/ca.tar`, { mode: 0o600, signal: r.ctx.signal });
-        await check(r, `mkdir -p ${DEST}/data && tar -C ${DEST}/data -xf ${WORK_DIR}/ca.tar && rm -f ${WORK_DIR}/ca.tar`, "install the controller's CA");
+        await check(r, `mkdir -p ${DATA_DIR} && tar -C ${DATA_DIR} -xf ${WORK_DIR}/ca.tar && rm -f ${WORK_DIR}/ca.tar`, "install the controller's CA");
       }),
     );
   }
 
   stages.push(
     step('stack', computes, true, async (r) => {
-      await check(r, `cd ${shq(DEVSTACK_DIR)} && ./stack.sh`, 'stack.sh', host.stackTimeoutMs);
+      await check(r, `cd ${shq(devstackDir)} && ./stack.sh`, 'stack.sh', host.stackTimeoutMs);
     }),
     step('discover', [controller], false, async (r) => {
       const wanted = computes;
       let missing: ProvisionNode[] = wanted;
       for (let attempt = 1; attempt <= 6 && missing.length > 0; attempt++) {
         if (attempt > 1) await new Promise((done) => setTimeout(done, 10_000));
-        const out = await check(r, `cd ${shq(DEVSTACK_DIR)} && ./tools/discover_hosts.sh`, 'tools/discover_hosts.sh');
+        const out = await check(r, `cd ${shq(devstackDir)} && ./tools/discover_hosts.sh`, 'tools/discover_hosts.sh');
         if (out.stdout.trim() === '') {
           throw new DevclusterError('PROVISION_CHECK_FAILED', 'tools/discover_hosts.sh printed nothing: nova-manage is not installed on the controller, so no compute was mapped', {
             hint: "check that n-api and n-cond are enabled on the controller and that stack.sh installed nova",
@@ -224,7 +250,7 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
     step('images', [controller], false, async (r) => {
       for (const image of plan.postStack.images) {
         const name = glanceName(image);
-        const present = await r.session.run(`bash ${SCRIPTS_DIR}/post-stack.sh image-present ${shq(name)}`, { signal: r.ctx.signal, what: `look for image ${name}`, logFile: r.logFile, onLine: r.onLine });
+        const present = await r.session.run(`${postStack} image-present ${shq(name)}`, { signal: r.ctx.signal, what: `look for image ${name}`, logFile: r.logFile, onLine: r.onLine });
         if (present.code === 0) continue;
         if (present.code !== 3) throw new StepCommandError(present.code, present.tail, `looking for image ${name} in Glance failed`);
         const pulled = await pullImage(imageSource(image, host), { ctx: r.ctx, ...(host.cacheLayout ? { layout: host.cacheLayout } : {}) });
@@ -232,20 +258,19 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
         await check(r, `mkdir -p ${WORK_DIR}/images`, 'make the image folder');
         r.ctx.report({ kind: 'phase', label: r.node.name, message: `uploading ${name} (${Math.round(pulled.image.size / 1048576)} MiB)` });
         await r.session.upload({ file: pulled.image.path }, remote, { mode: 0o644, signal: r.ctx.signal });
-        await check(r, `bash ${SCRIPTS_DIR}/post-stack.sh image ${shq(name)} ${shq(pulled.image.format)} ${shq(remote)}; rc=$?; rm -f ${shq(remote)}; exit $rc`, `create image ${name}`);
+        await check(r, `${postStack} image ${shq(name)} ${shq(pulled.image.format)} ${shq(remote)}; rc=$?; rm -f ${shq(remote)}; exit $rc`, `create image ${name}`);
       }
     }),
     step('keypairs', [controller], false, async (r) => {
       const key = plan.stackUser.authorizedKeys[0] as string;
       await r.session.upload({ data: `${key}\n` }, `${WORK_DIR}/keypair.pub`, { mode: 0o644, signal: r.ctx.signal });
-      for (const user of plan.postStack.keypair.users) {
-        await check(r, `bash ${SCRIPTS_DIR}/post-stack.sh keypair ${shq(user)} ${shq(plan.postStack.keypair.name)} ${WORK_DIR}/keypair.pub`, `keypair for ${user}`);
+      for (const args of keypairArgs(plan, `${WORK_DIR}/keypair.pub`)) {
+        await check(r, `${postStack} ${args.map(shq).join(' ')}`, `keypair for ${args[1]}`);
       }
     }),
     step('security-groups', [controller], false, async (r) => {
-      if (plan.postStack.open_ports.length === 0) return;
-      for (const project of plan.postStack.keypair.users) {
-        await check(r, `bash ${SCRIPTS_DIR}/post-stack.sh rules ${shq(project)} ${plan.postStack.open_ports.map((p) => shq(ruleArg(p))).join(' ')}`, `security group rules of ${project}`);
+      for (const args of rulesArgs(plan)) {
+        await check(r, `${postStack} ${args.map(shq).join(' ')}`, `security group rules of ${args[3]}`);
       }
     }),
   );
@@ -253,8 +278,13 @@ export function devstackStages(plan: ClusterPlan, host: HostContext, sessionFor:
   if (ds.mode === 'grenade') {
     stages.push(
       step('grenade', [controller], false, async (r) => {
-        await check(r, `bash ${SCRIPTS_DIR}/fetch-git.sh --dest ${DEST}/grenade --url ${GRENADE_URL} --ref ${shq(ds.branch)}`, 'clone grenade');
-        await check(r, `cp ${shq(`${DEVSTACK_DIR}/local.conf`)} ${DEST}/grenade/devstack.local.conf && cd ${DEST}/grenade && ./grenade.sh`, 'grenade.sh', host.stackTimeoutMs);
+        for (const action of grenadeActions(plan, r.node, { libvirtType: await libvirtType(r) })) {
+          if (action.kind === 'clone') {
+            await check(r, `bash ${SCRIPTS_DIR}/fetch-git.sh --dest ${shq(action.dest)} --url ${shq(action.url)} --ref ${shq(action.ref)} --timeout ${Math.round(host.cloneTimeoutMs / 1000)}`, action.what);
+          } else if (action.kind === 'upload') {
+            await r.session.upload({ data: action.data }, action.path, { mode: action.mode, signal: r.ctx.signal });
+          } else await check(r, action.command, action.what, action.long ? host.stackTimeoutMs : undefined);
+        }
       }),
     );
   }

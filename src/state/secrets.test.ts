@@ -20,7 +20,23 @@ describe('cluster secrets', () => {
     const parsed = ssh2.utils.parseKey(secrets.host_keys.controller!.private);
     expect(parsed instanceof Error).toBe(false);
     expect(secrets.passwords.admin).toMatch(/^[A-Za-z0-9]{24}$/);
-    expect(new Set(Object.values(secrets.passwords)).size).toBe(4);
+    expect(Object.keys(secrets.passwords).sort()).toEqual(['admin', 'database', 'ldap', 'rabbit', 'service', 'swift_hash', 'swift_tempurl_key']);
+    for (const value of Object.values(secrets.passwords)) expect(value).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(new Set(Object.values(secrets.passwords)).size).toBe(7);
+  });
+
+  it('a file from before SWIFT_HASH existed gets the missing secrets added and written, the others kept', async () => {
+    const dir = await stateDir();
+    const first = await ensureSecrets(dir, 'dev', ['controller']);
+    const old = { ...first, passwords: { admin: first.passwords.admin, service: first.passwords.service, database: first.passwords.database, rabbit: first.passwords.rabbit } };
+    await writeFile(secretsFile(dir), JSON.stringify(old), { mode: 0o600 });
+    const second = await ensureSecrets(dir, 'dev', ['controller']);
+    expect(second.passwords.admin).toBe(first.passwords.admin);
+    expect(second.passwords.swift_hash).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(second.passwords.swift_hash).not.toBe(first.passwords.swift_hash);
+    expect(await readSecrets(dir)).toEqual(second);
+    // A swift cluster's hash must never change: once written it is kept.
+    expect((await ensureSecrets(dir, 'dev', ['controller'])).passwords.swift_hash).toBe(second.passwords.swift_hash);
   });
 
   it('are kept across runs; a new node gets only its own new host key', async () => {

@@ -1,6 +1,8 @@
 /**
  * What only devcluster knows about a cluster: its own SSH key pair, each node's SSH host key pair
- * (generated before boot so the fingerprint can be pinned), and the random service passwords.
+ * (generated before boot so the fingerprint can be pinned), and the random service passwords —
+ * every value DevStack's stack.sh would otherwise prompt for (`read_password`, master stack.sh
+ * 710-763): the four service passwords, SWIFT_HASH, SWIFT_TEMPURL_KEY and LDAP_PASSWORD.
  * Kept in `.devcluster/<name>/secrets.json` beside the config, folder 0700, file 0600.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,16 +16,33 @@ import { atomicWrite } from '../fs/atomic-write.js';
 const keyPair = z.object({ private: z.string().min(1), public: z.string().min(1) });
 export type KeyPair = z.infer<typeof keyPair>;
 
-export const PASSWORD_NAMES = ['admin', 'service', 'database', 'rabbit'] as const;
+/** The passwords a user may also set in devstack.passwords. */
+export const USER_PASSWORD_NAMES = ['admin', 'service', 'database', 'rabbit'] as const;
+/**
+ * Every generated secret DevStack reads: the user's four, then SWIFT_HASH (swift_hash_path_suffix,
+ * must never change for a cluster), SWIFT_TEMPURL_KEY and LDAP_PASSWORD. Files written before the
+ * last three existed get them added on the next run.
+ */
+export const PASSWORD_NAMES = [...USER_PASSWORD_NAMES, 'swift_hash', 'swift_tempurl_key', 'ldap'] as const;
 export type PasswordName = (typeof PASSWORD_NAMES)[number];
+const ADDED_LATER = ['swift_hash', 'swift_tempurl_key', 'ldap'] as const;
 
 const secretsSchema = z.object({
   version: z.literal(1),
   cluster_key: keyPair,
   host_keys: z.record(z.string(), keyPair),
-  passwords: z.object({ admin: z.string(), service: z.string(), database: z.string(), rabbit: z.string() }),
+  passwords: z.object({
+    admin: z.string(),
+    service: z.string(),
+    database: z.string(),
+    rabbit: z.string(),
+    swift_hash: z.string().optional(),
+    swift_tempurl_key: z.string().optional(),
+    ldap: z.string().optional(),
+  }),
 });
-export type Secrets = z.infer<typeof secretsSchema>;
+export type StoredSecrets = z.infer<typeof secretsSchema>;
+export type Secrets = Omit<StoredSecrets, 'passwords'> & { passwords: Record<PasswordName, string> };
 
 export function stateDirFor(baseDir: string, cluster: string): string {
   return resolve(baseDir, '.devcluster', cluster);
@@ -69,24 +88,20 @@ function ed25519PublicLength(line: string): number {
  * Secrets for `nodes`, keeping everything `existing` has and generating only what is missing.
  * Host keys of nodes no longer in the config are kept too, so a node put back keeps its identity.
  */
-export function completeSecrets(cluster: string, nodes: readonly string[], existing?: Secrets): Secrets {
+export function completeSecrets(cluster: string, nodes: readonly string[], existing?: StoredSecrets): Secrets {
   const hostKeys = { ...(existing?.host_keys ?? {}) };
   for (const node of nodes) hostKeys[node] ??= generateKeyPair(`dc-${cluster}-${node} host key`);
+  const passwords = Object.fromEntries(PASSWORD_NAMES.map((name) => [name, existing?.passwords[name] ?? randomPassword()]));
   return {
     version: 1,
     cluster_key: existing?.cluster_key ?? generateKeyPair(`devcluster-${cluster}`),
     host_keys: hostKeys,
-    passwords: existing?.passwords ?? {
-      admin: randomPassword(),
-      service: randomPassword(),
-      database: randomPassword(),
-      rabbit: randomPassword(),
-    },
+    passwords: passwords as Record<PasswordName, string>,
   };
 }
 
 /** The stored secrets, or undefined when this cluster has none yet. Tightens a too-open mode to 0600. */
-export async function readSecrets(stateDir: string): Promise<Secrets | undefined> {
+export async function readSecrets(stateDir: string): Promise<StoredSecrets | undefined> {
   const file = secretsFile(stateDir);
   let text: string;
   try {
@@ -114,11 +129,17 @@ export async function readSecrets(stateDir: string): Promise<Secrets | undefined
   return parsed.data;
 }
 
+/** Whether `stored` lacks anything `nodes` need (no file, a node's host key, a secret added later). */
+export function secretsIncomplete(stored: StoredSecrets | undefined, nodes: readonly string[]): boolean {
+  if (stored === undefined) return true;
+  return nodes.some((n) => stored.host_keys[n] === undefined) || ADDED_LATER.some((name) => stored.passwords[name] === undefined);
+}
+
 /** Read the secrets, add what `nodes` need, and write them back if anything was added. */
 export async function ensureSecrets(stateDir: string, cluster: string, nodes: readonly string[]): Promise<Secrets> {
   const existing = await readSecrets(stateDir);
   const complete = completeSecrets(cluster, nodes, existing);
-  if (existing === undefined || nodes.some((n) => existing.host_keys[n] === undefined)) {
+  if (secretsIncomplete(existing, nodes)) {
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     await chmod(stateDir, 0o700);
     await atomicWrite(secretsFile(stateDir), `${JSON.stringify(complete, null, 2)}\n`, 0o600);

@@ -11,16 +11,16 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gitRepo } from '../support/git-repo.js';
+import { fakeDevstackTree } from '../support/fake-devstack-tree.js';
 import { clusterInDir, testImageSpec, type CliRun } from '../support/cli-cluster.js';
 import { requireTestImage } from '../support/test-image.js';
 
-const FAKE = resolve(import.meta.dirname, '..', 'fixtures', 'fake-devstack');
 
 function fakeDevstackRepo(failOn: string): string {
-  return gitRepo(join(mkdtempSync(join(tmpdir(), 'dc-fake-')), 'devstack'), { 'fail-on': `${failOn}\n` }, FAKE);
+  return gitRepo(join(mkdtempSync(join(tmpdir(), 'dc-fake-')), 'devstack'), { 'fail-on': `${failOn}\n` }, fakeDevstackTree());
 }
 
 function allFiles(dir: string): string[] {

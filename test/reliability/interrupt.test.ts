@@ -14,17 +14,17 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { clusterInDir, testImageSpec, type CliRun } from '../support/cli-cluster.js';
 import { gitRepo } from '../support/git-repo.js';
+import { fakeDevstackTree } from '../support/fake-devstack-tree.js';
 import { leftovers } from '../support/leftovers.js';
 import { requireTestImage } from '../support/test-image.js';
 
 const BIN = fileURLToPath(new URL('../../bin/devcluster.js', import.meta.url));
-const FAKE = resolve(import.meta.dirname, '..', 'fixtures', 'fake-devstack');
 const PWNED = `/tmp/dc-pwned-${randomBytes(3).toString('hex')}`;
 const PROXY = 'http://127.0.0.1:3128/p?a=1&b=$HOME';
 const EXTRA_LINE = `DC_NOTE='costs $5 and \`touch ${PWNED}\`'`;
@@ -51,7 +51,7 @@ describe('reliability: Ctrl-C during up, and metacharacters in the config', () =
     const name = `ir${randomBytes(2).toString('hex')}`;
     const work = mkdtempSync(join(tmpdir(), `dc-${name}-`));
     const odd = mkdtempSync(join(tmpdir(), `dc src "q" it's `));
-    const devstack = gitRepo(join(odd, 'dev stack'), {}, FAKE);
+    const devstack = gitRepo(join(odd, 'dev stack'), {}, fakeDevstackTree());
     const nova = gitRepo(join(odd, `my "nova" it's`), { 'patched.py': 'print("patched")\n' });
     const run: CliRun = await clusterInDir(work, [
       `name: ${name}`,

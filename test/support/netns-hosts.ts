@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
@@ -59,6 +59,12 @@ export interface NetnsHostsOptions {
   authorizedKeys: string[];
   /** Login user, created (`useradd -m -s /bin/bash`) if missing; default `dcstack`. */
   user?: string;
+  /**
+   * Absolute paths each host sees as its own empty folder, owned by the user (a bind mount in the
+   * host's mount namespace), e.g. `/opt/stack`: the hosts then share the filesystem except these.
+   * A path missing on the machine is made (and removed again by stop() if still empty).
+   */
+  privateDirs?: string[];
 }
 
 interface Started {
@@ -186,6 +192,8 @@ export async function startNetnsHosts(opts: NetnsHostsOptions): Promise<NetnsHos
   const links: string[] = [];
   const dirs: string[] = [];
   const etcDirs: string[] = [];
+  /** privateDirs targets this run made on the machine (removed again when empty). */
+  const madeTargets: string[] = [];
   const started: Started[] = [];
   let bridgeMade = false;
   let stopped: Promise<void> | undefined;
@@ -238,12 +246,19 @@ export async function startNetnsHosts(opts: NetnsHostsOptions): Promise<NetnsHos
     for (const ns of namespaces) await attempt(`netns ${ns}`, () => ipCmd('netns', 'del', ns).catch(ignoreMissing));
     if (bridgeMade) await attempt(`bridge ${bridge}`, () => ipCmd('link', 'del', bridge).catch(ignoreMissing));
     for (const dir of dirs) await attempt(`dir ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    for (const target of madeTargets) await rmdir(target).catch(() => undefined); // only if empty
     if (problems.length > 0) throw new Error(`netns hosts: cleanup left things behind:\n${problems.join('\n')}`);
   };
   const stop = () => (stopped ??= teardown());
 
   try {
     const home = await ensureUser(user);
+    for (const target of opts.privateDirs ?? []) {
+      if (!/^(\/[\w.-]+)+$/.test(target)) throw new Error(`netns hosts: privateDirs needs absolute plain paths, not ${JSON.stringify(target)}`);
+      const made = await mkdir(target, { recursive: true });
+      // Deepest first, up to the first folder mkdir made.
+      for (let p = target; made !== undefined && p.length >= made.length; p = dirname(p)) madeTargets.push(p);
+    }
     await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
     const subnet = await freeSubnet();
     const gateway = `${subnet}.1`;
@@ -324,7 +339,15 @@ export async function startNetnsHosts(opts: NetnsHostsOptions): Promise<NetnsHos
         `PidFile ${join(dir, 'sshd.pid')}`,
       ].join('\n');
       await writeFile(join(dir, 'sshd_config'), `${config}\n`, { mode: 0o600 });
-      const script = `hostname "$1" && exec ${SSHD} -D -e -f "$2"`;
+      // `ip netns exec` runs in a mount namespace of its own: bind mounts made there stay there.
+      const binds: string[] = [];
+      for (const [k, target] of (opts.privateDirs ?? []).entries()) {
+        const source = join(dir, `private-${k}`);
+        await mkdir(source, { mode: 0o755 });
+        await run('chown', [user, source]);
+        binds.push(`mount --bind ${source} ${target} && `);
+      }
+      const script = `hostname "$1" && mount --make-rprivate / && ${binds.join('')}exec ${SSHD} -D -e -f "$2"`;
       const child = spawn('ip', ['netns', 'exec', host.netns, 'unshare', '--uts', 'sh', '-c', script, 'sh', host.hostname, join(dir, 'sshd_config')], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });

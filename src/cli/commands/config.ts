@@ -5,6 +5,7 @@ import type { CliIO } from '../io.js';
 import { describeSource, loadFor } from '../context.js';
 import { redactProxy, REDACTED } from '../../plan/redact.js';
 import type { Config } from '../../config/schema.js';
+import { configNotes } from '../../config/rules.js';
 
 export function registerConfig(program: Command, io: CliIO): void {
   const config = program.command('config').description('check or print the cluster config');
@@ -19,6 +20,7 @@ export function registerConfig(program: Command, io: CliIO): void {
         `${describeSource(loaded)}: valid — cluster "${c.name}", ${c.nodes.length} node(s) (${c.nodes.map((n) => `${n.name}:${n.role}`).join(', ')}), ` +
           `${c.provider}, ${c.network.mode} ${c.network.cidr}`,
       );
+      for (const note of configNotes(c)) io.err(`note: ${note}`);
       if (loaded.userKeys.length === 0) {
         io.err('note: no SSH public key of yours was found (~/.ssh/*.pub, ssh-agent); only `devcluster ssh` (the cluster key) will log in');
       }

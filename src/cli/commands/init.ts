@@ -5,8 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { globalOptions } from '../context.js';
-import { DEFAULT_CONFIG_FILE, parseConfigText, resolveLocal } from '../../config/load.js';
-import { convertVagrantConfig } from '../../config/from-vagrant.js';
+import { ConfigError, DEFAULT_CONFIG_FILE, parseConfigText, resolveLocal } from '../../config/load.js';
+import { convertVagrantConfig, settleConversion } from '../../config/from-vagrant.js';
 import { convertedConfigText, initialConfigText } from '../../config/template.js';
 import { expandHome } from '../../config/ssh-keys.js';
 import { atomicWrite } from '../../fs/atomic-write.js';
@@ -33,6 +33,8 @@ export function registerInit(program: Command, io: CliIO): void {
         });
       }
 
+      // Validated exactly as `config validate` will read it, before anything is written.
+      const validateText = (text: string) => parseConfigText(text, { file: target, baseDir: dirname(target), home, agentSocket: io.env.SSH_AUTH_SOCK });
       let text: string;
       let notes: string[] = [];
       if (opts.fromVagrant !== undefined) {
@@ -40,23 +42,34 @@ export function registerInit(program: Command, io: CliIO): void {
         const vagrantText = await readFile(source, 'utf8').catch((error: unknown) => {
           throw new DevclusterError('CONFIG_NOT_FOUND', `cannot read ${source}`, { cause: error, hint: "give the path of devstack-vagrant's config.yaml" });
         });
-        const conversion = await convertVagrantConfig(vagrantText, source, {
+        const converted = await convertVagrantConfig(vagrantText, source, {
           hashPassword: (password) => hashPassword(password),
           listProjects: (tree) => listProjects(resolveLocal(tree, { baseDir: dirname(source), home })),
         });
-        if (opts.name !== undefined) conversion.config.name = opts.name;
+        if (opts.name !== undefined) converted.config.name = opts.name;
+        // What devcluster would refuse is left out and listed at the top of the file: the rest of
+        // the conversion is still worth having, and every default that takes a left-out field's
+        // place (your ~/.ssh keys, generated passwords, addresses from the plan) works.
+        const conversion = await settleConversion(converted, source, async (config) => {
+          try {
+            await validateText(convertedConfigText(config, source, []));
+            return [];
+          } catch (error) {
+            if (error instanceof ConfigError) return error.issues;
+            throw error;
+          }
+        });
         notes = conversion.notes;
         text = convertedConfigText(conversion.config, source, notes);
       } else {
         text = await initialConfigText(opts.name);
       }
+      await validateText(text);
 
       if (await exists(target)) await rename(target, `${target}.bak`);
       await atomicWrite(target, text, 0o600);
       io.out(`wrote ${target}`);
       for (const note of notes) io.err(`note: ${note}`);
-      // Validate what was written, so a conversion that needs edits says so at once, with lines.
-      await parseConfigText(text, { file: target, baseDir: dirname(target), home, agentSocket: io.env.SSH_AUTH_SOCK });
     });
 }
 

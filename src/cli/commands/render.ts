@@ -7,11 +7,11 @@ import type { CliIO } from '../io.js';
 import { describeSource, loadFor } from '../context.js';
 import { buildPlan } from '../../plan/plan.js';
 import { planView, redactPlan } from '../../plan/redact.js';
-import { completeSecrets, readSecrets, stateDirFor } from '../../state/secrets.js';
+import { completeSecrets, readSecrets, secretsIncomplete, stateDirFor } from '../../state/secrets.js';
 import { atomicWrite } from '../../fs/atomic-write.js';
 import { renderSeed, SEED_FILE_NAMES } from '../../cloudinit/seed.js';
-import { renderLocalConf } from '../../provision/local-conf.js';
-import { detectHostVirt } from '../../providers/libvirt/accel.js';
+import { grenadeActions, stackLocalConf } from '../../provision/grenade.js';
+import { hostNestsKvm, nodesNestKvm } from '../../providers/libvirt/accel.js';
 
 export function registerRender(program: Command, io: CliIO): void {
   program
@@ -29,7 +29,7 @@ export function registerRender(program: Command, io: CliIO): void {
       const stored = await readSecrets(stateDir);
       const nodes = loaded.config.nodes.map((n) => n.name);
       const secrets = completeSecrets(loaded.config.name, nodes, stored);
-      if (stored === undefined || nodes.some((n) => stored.host_keys[n] === undefined)) {
+      if (secretsIncomplete(stored, nodes)) {
         io.err(`note: keys and passwords not yet in ${stateDir} are made up for this view only; \`devcluster up\` generates and keeps them`);
       }
       const plan = buildPlan(loaded.config, loaded.userKeys, secrets);
@@ -51,12 +51,24 @@ export function registerRender(program: Command, io: CliIO): void {
       // Seeds from the plan as shown: with --show-secrets they are the real ones `up` will use.
       const seedPlan = opts.showSecrets ? plan : redactPlan(plan);
       // A node has /dev/kvm only when this host nests KVM; `up` checks on the node itself.
-      const libvirtType = (await detectHostVirt()).nested ? 'kvm' : 'qemu';
+      const nested =
+        loaded.config.provider === 'libvirt'
+          ? await nodesNestKvm({ uri: loaded.config.libvirt.uri, accelerator: loaded.config.libvirt.accelerator })
+          : await hostNestsKvm();
+      const libvirtType = nested ? 'kvm' : 'qemu';
       for (const node of seedPlan.nodes) {
         const seed = renderSeed(seedPlan, node);
         for (const name of SEED_FILE_NAMES) await atomicWrite(join(dir, node.name, name), seed[name], mode);
-        await atomicWrite(join(dir, node.name, 'local.conf'), renderLocalConf(seedPlan, node, { libvirtType }), mode);
+        await atomicWrite(join(dir, node.name, 'local.conf'), stackLocalConf(seedPlan, node, { libvirtType }), mode);
         io.out(`wrote ${join(dir, node.name)}/{${[...SEED_FILE_NAMES, 'local.conf'].join(',')}}`);
+        // Grenade mode: what the controller's grenade step writes, by its path under /opt/stack/new.
+        for (const action of node.name === seedPlan.controller ? grenadeActions(seedPlan, node, { libvirtType }) : []) {
+          if (action.kind !== 'upload') continue;
+          const file = join(dir, node.name, 'grenade', action.path.replace(/^\/opt\/stack\//, ''));
+          await mkdir(join(file, '..'), { recursive: true });
+          await atomicWrite(file, action.data, mode);
+          io.out(`wrote ${file}`);
+        }
       }
     });
 }

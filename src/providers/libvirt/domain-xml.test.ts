@@ -23,7 +23,7 @@ async function plan(text: string): Promise<ClusterPlan> {
     version: 1,
     cluster_key: KEY,
     host_keys: Object.fromEntries(loaded.config.nodes.map((n) => [n.name, KEY])),
-    passwords: { admin: 'a', service: 's', database: 'd', rabbit: 'r' },
+    passwords: { admin: 'a', service: 's', database: 'd', rabbit: 'r', swift_hash: 'h', swift_tempurl_key: 't', ldap: 'l' },
   };
   return buildPlan(loaded.config, [], secrets);
 }

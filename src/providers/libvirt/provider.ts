@@ -4,7 +4,7 @@
  * metadata, which is how clusters are found — never a private list.
  */
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
@@ -15,10 +15,11 @@ import type { SeedFiles } from '../../cloudinit/seed.js';
 import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
 import type { NodeState, NodeStatus, Provider, SshEndpoint } from '../provider.js';
-import { detectHostVirt, type HostVirt } from './accel.js';
+import { detectHostVirt, type AcceleratorSetting, type HostVirt } from './accel.js';
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
 import { bridgeNameFor, networkXml } from './network-xml.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
+import { libvirtLogDir } from './qemu-log.js';
 import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
 
 type Hypervisor = LibvirtHypervisor;
@@ -64,6 +65,8 @@ export interface LibvirtOptions {
   consoleDir?: string;
   /** Host root for /dev/kvm and /sys probes (tests). */
   hostRoot?: string;
+  /** auto (default): KVM when the probe runs a guest under it, else TCG; or forced. */
+  accelerator?: AcceleratorSetting;
 }
 
 export class LibvirtProvider implements Provider {
@@ -99,8 +102,7 @@ export class LibvirtProvider implements Provider {
   }
 
   consoleDir(): string {
-    if (this.options.consoleDir) return this.options.consoleDir;
-    return this.uri.includes('/session') ? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'libvirt/qemu/log') : '/var/log/libvirt/qemu';
+    return this.options.consoleDir ?? libvirtLogDir(this.uri);
   }
 
   private async connection(): Promise<Hypervisor> {
@@ -113,8 +115,19 @@ export class LibvirtProvider implements Provider {
     this.hypervisor = undefined;
   }
 
-  private async hostVirt(): Promise<HostVirt> {
-    this.virt ??= await detectHostVirt(this.options.hostRoot);
+  /** The accelerator for this host, decided once (the probe takes a second or two) and reported. */
+  async hostVirt(ctx: Ctx): Promise<HostVirt> {
+    if (!this.virt) {
+      this.virt = await detectHostVirt({
+        uri: this.uri,
+        accelerator: this.options.accelerator ?? 'auto',
+        signal: ctx.signal,
+        logDir: libvirtLogDir(this.uri),
+        ...(this.options.hostRoot ? { root: this.options.hostRoot } : {}),
+      });
+      ctx.report({ kind: 'phase', label: 'host', message: this.virt.reason });
+      if (this.virt.warning) ctx.report({ kind: 'note', message: this.virt.warning });
+    }
     return this.virt;
   }
 
@@ -184,7 +197,7 @@ export class LibvirtProvider implements Provider {
   }
 
   async createNode(plan: ClusterPlan, node: NodePlan, image: CachedImage, seed: SeedFiles, ctx: Ctx): Promise<'created' | 'exists'> {
-    const virt = await this.hostVirt();
+    const virt = await this.hostVirt(ctx);
     const bridgeIsBridge = plan.network.bridgeInterface
       ? await stat(`/sys/class/net/${plan.network.bridgeInterface}/bridge`).then(() => true, () => false)
       : false;

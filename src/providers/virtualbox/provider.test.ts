@@ -1,8 +1,9 @@
 /**
  * The VirtualBox provider against the VBoxManage stand-in (test/fixtures/vbox/VBoxManage, which
  * answers as VBoxManage 7.0 does): the exact argument lists for a NAT and a bridged cluster as golden
- * files (UPDATE_GOLDEN=1 rewrites them after a deliberate change), and each known failure mapped to
- * its error code and fix.
+ * files (UPDATE_GOLDEN=1 rewrites them after a deliberate change), each known failure mapped to
+ * its error code and fix, the host-only interface's ownership (made and removed by the cluster, never
+ * one it did not make) and the session that keeps a powered-off VM locked for a while.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -130,4 +131,96 @@ describe('VirtualBox provider: known failures', () => {
     expect(vms).not.toContain('dc-gold-controller');
     expect(vms).toContain('dc-base-abababababababab');
   }, 60_000);
+});
+
+describe('VirtualBox provider: host-only interface ownership and the session lock', () => {
+  const vbox = (env: Record<string, string>, ...args: string[]) => execFileSync(STANDIN, args, { env: { ...process.env, ...env } }).toString();
+  const hostOnlyIfs = (env: Record<string, string>) => [...vbox(env, 'list', 'hostonlyifs').matchAll(/^Name:\s+(\S+)$/gm)].map((m) => m[1]);
+  const globalKeys = (env: Record<string, string>) => [...vbox(env, 'getextradata', 'global', 'enumerate').matchAll(/^Key: (\S+),/gm)].map((m) => m[1]);
+  const nodesText = 'nodes:\n  - { name: controller, role: controller, cpus: 1, memory: 512MiB, disk: 2GiB }\n  - { name: compute1, role: compute, cpus: 1, memory: 512MiB, disk: 2GiB }\n';
+
+  it('down right after the nodes started: waits for each session to go, removes every VM and the interface it made', async () => {
+    const s = setup({ VBOX_STANDIN_SESSION_RELEASE: '1.5' });
+    const plan = await planOf(`network: { cidr: 192.168.153.0/24 }\n${nodesText}`, s.work);
+    await upOf(s.provider, plan, s.image);
+    expect(hostOnlyIfs(s.env)).toEqual(['vboxnet0']);
+    const phases: string[] = [];
+    const ctx = { ...quietCtx(), report: (e: { kind: string; message?: string }) => void (e.message && phases.push(e.message)) };
+    const started = Date.now();
+    const removed = await s.provider.deleteCluster('gold', ['controller', 'compute1'], ctx as ReturnType<typeof quietCtx>);
+    expect(removed.sort()).toEqual(['host-only interface vboxnet0', 'vm dc-gold-compute1', 'vm dc-gold-controller']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500); // it did wait for the sessions
+    expect(phases).toContain('waiting for VirtualBox to release dc-gold-controller (its session ends when the VM process exits)');
+    expect(vbox(s.env, 'list', 'vms')).not.toMatch(/dc-gold-(controller|compute1)/);
+    expect(hostOnlyIfs(s.env)).toEqual([]);
+    expect(globalKeys(s.env)).toEqual([]);
+    // The log shows the refused unregistervm never happened: the wait came first.
+    expect(readFileSync(join(s.work, 'calls.log'), 'utf8')).toMatch(/\["controlvm", "dc-gold-compute1", "poweroff"\]\n(\["showvminfo", "dc-gold-compute1", "--machinereadable"\]\n){2,}\["unregistervm", "dc-gold-compute1", "--delete"\]/);
+  }, 120_000);
+
+  it('a session that never goes fails down within its budget with VBOX_LOCKED naming the VM; an abort cancels the wait', async () => {
+    const s = setup({ VBOX_STANDIN_SESSION_RELEASE: '3600' });
+    const plan = await planOf(`network: { cidr: 192.168.154.0/24 }\nnodes:\n  - { name: controller, role: controller, cpus: 1, memory: 512MiB, disk: 2GiB }\n`, s.work);
+    await upOf(s.provider, plan, s.image);
+    const impatient = new VirtualBoxProvider({ command: STANDIN, env: s.env, sessionBudgetMs: 1500 });
+    const started = Date.now();
+    const error = await impatient.deleteCluster('gold', ['controller'], quietCtx()).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(error).toMatchObject({ code: 'VBOX_LOCKED', message: "VM dc-gold-controller is poweroff but its 'headless' session was still not released after 2 s" });
+    expect(vbox(s.env, 'list', 'vms')).toContain('dc-gold-controller');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 500);
+    const patient = new VirtualBoxProvider({ command: STANDIN, env: s.env });
+    const cancelled = await patient.deleteCluster('gold', ['controller'], { ...quietCtx(), signal: controller.signal }).catch((e: unknown) => e);
+    expect(cancelled).toMatchObject({ code: 'CANCELLED' });
+  }, 60_000);
+
+  it('starting a node right after a forced stop waits for VirtualBox to release it, then starts it', async () => {
+    const s = setup({ VBOX_STANDIN_SESSION_RELEASE: '1.5', VBOX_STANDIN_ACPI_IGNORE: '1' });
+    const plan = await planOf(`network: { cidr: 192.168.157.0/24 }\nnodes:\n  - { name: controller, role: controller, cpus: 1, memory: 512MiB, disk: 2GiB }\n`, s.work);
+    await upOf(s.provider, plan, s.image);
+    const ctx = quietCtx();
+    expect(await s.provider.stopNode(plan, 'controller', 300, ctx)).toBe('forced');
+    expect(vbox(s.env, 'showvminfo', 'dc-gold-controller', '--machinereadable')).toContain('SessionName="headless"');
+    await s.provider.startNode(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, ctx);
+    expect((await s.provider.listNodes('gold', ctx)).map((n) => n.state)).toEqual(['running']);
+    // One startvm for up, one after the stop: none was sent (and refused) while the VM was locked.
+    expect(readFileSync(join(s.work, 'calls.log'), 'utf8').match(/^\["startvm", "dc-gold-controller"/gm)).toHaveLength(2);
+    await s.provider.deleteCluster('gold', ['controller'], ctx);
+  }, 60_000);
+
+  it('a refused address leaves no new interface behind; the error names the interface, the address and the fix', async () => {
+    const s = setup({ VBOX_STANDIN_NETWORKS_CONF: '/nonexistent/networks.conf' });
+    const plan = await planOf(`network: { cidr: 10.77.0.0/24 }\n${nodesText}`, s.work);
+    const error = await s.provider.ensureNetwork(plan, quietCtx()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VBOX_FAILED', message: 'host-only interface vboxnet0 refused 10.77.0.1/24', hint: expect.stringContaining('/etc/vbox/networks.conf') });
+    expect(hostOnlyIfs(s.env)).toEqual([]);
+    expect(globalKeys(s.env)).toEqual([]);
+  }, 60_000);
+
+  it('an interface the cluster did not make is used but never removed; a shared one goes with its last cluster', async () => {
+    const s = setup();
+    // The user's own interface, already on the gateway address.
+    vbox(s.env, 'hostonlyif', 'create');
+    vbox(s.env, 'hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.155.1', '--netmask', '255.255.255.0');
+    const mine = await planOf(`network: { cidr: 192.168.155.0/24 }\n${nodesText}`, s.work);
+    await upOf(s.provider, mine, s.image);
+    expect((await s.provider.deleteCluster('gold', ['controller', 'compute1'], quietCtx())).sort()).toEqual(['vm dc-gold-compute1', 'vm dc-gold-controller']);
+    expect(hostOnlyIfs(s.env)).toEqual(['vboxnet0']);
+
+    // Two clusters on one network: the interface made for the first stays while the second uses it.
+    const loadedA = await parseConfigText(`name: alpha\nprovider: virtualbox\nnetwork: { cidr: 192.168.156.0/24 }\n${nodesText}`, { file: 'x', baseDir: s.work, home: s.work, agentSocket: undefined });
+    const loadedB = await parseConfigText(`name: beta\nprovider: virtualbox\nnetwork: { cidr: 192.168.156.0/24 }\n${nodesText.replace('name: controller', 'name: ctl').replace('name: compute1', 'name: cmp')}`, { file: 'x', baseDir: s.work, home: s.work, agentSocket: undefined });
+    const alpha = buildPlan(loadedA.config, [], completeSecrets('alpha', ['controller', 'compute1']));
+    const beta = buildPlan(loadedB.config, [], completeSecrets('beta', ['ctl', 'cmp']));
+    const fresh = (): VirtualBoxProvider => new VirtualBoxProvider({ command: STANDIN, env: s.env });
+    await upOf(fresh(), alpha, s.image);
+    await upOf(fresh(), beta, s.image);
+    expect(hostOnlyIfs(s.env)).toEqual(['vboxnet0', 'vboxnet1']);
+    expect(vbox(s.env, 'getextradata', 'global', 'devcluster/hostonlyif/vboxnet1')).toBe('Value: alpha,beta\n');
+    expect((await fresh().deleteCluster('alpha', ['controller', 'compute1'], quietCtx())).sort()).toEqual(['vm dc-alpha-compute1', 'vm dc-alpha-controller']);
+    expect(hostOnlyIfs(s.env)).toEqual(['vboxnet0', 'vboxnet1']);
+    expect((await fresh().deleteCluster('beta', ['ctl', 'cmp'], quietCtx())).sort()).toEqual(['host-only interface vboxnet1', 'vm dc-beta-cmp', 'vm dc-beta-ctl']);
+    expect(hostOnlyIfs(s.env)).toEqual(['vboxnet0']);
+  }, 180_000);
 });

@@ -4,7 +4,9 @@
  * grown to the node's size, its seed ISO in a DVD drive. NIC1 is NAT with SSH forwarded from
  * 127.0.0.1; the plan's addresses sit on a host-only NIC; bridged clusters add the host's LAN.
  * Every node VM is in the group /devcluster/<cluster> with devcluster's keys in its extradata —
- * which is how `status` and `down` find them.
+ * which is how `status` and `down` find them; the host-only interface devcluster creates is recorded
+ * in the global extradata (hostonly.ts), which is how `down` knows it may remove it. A VM that has
+ * just powered off stays locked until its process has gone (session.ts): deleting and starting wait.
  */
 import { readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
@@ -19,7 +21,14 @@ import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
 import { run } from '../../process/run.js';
 import type { NodeState, NodeStatus, Provider, SshEndpoint } from '../provider.js';
 import { BASE_SNAPSHOT, baseVmArgs, baseVmName, cloneArgs, groupOf, modifyNodeArgs, ostypeFor, seedArgs, TAG, tagArgs } from './args.js';
+import { ensureHostOnly, releaseHostOnly } from './hostonly.js';
+import { SESSION_BUDGET_MS, whenUnlocked } from './session.js';
 import { parseExtraData, parseMachineReadable, VBoxManage, type VBoxOptions } from './vboxmanage.js';
+
+export interface VirtualBoxProviderOptions extends VBoxOptions {
+  /** How long a powered-off VM may stay locked by its session before deleting or starting it fails. */
+  sessionBudgetMs?: number;
+}
 
 const STATES: Record<string, NodeState> = { running: 'running', poweroff: 'stopped', saved: 'stopped', aborted: 'crashed', paused: 'paused' };
 
@@ -44,9 +53,11 @@ export class VirtualBoxProvider implements Provider {
   private nestedSupported: boolean | undefined;
   /** SSH ports of the nodes seen (from their extradata), for sshEndpoint. */
   private readonly ports = new Map<string, number>();
+  private readonly sessionBudgetMs: number;
 
-  constructor(options: VBoxOptions = {}) {
+  constructor(options: VirtualBoxProviderOptions = {}) {
     this.vbox = new VBoxManage(options);
+    this.sessionBudgetMs = options.sessionBudgetMs ?? SESSION_BUDGET_MS;
   }
 
   private async vms(signal: AbortSignal): Promise<string[]> {
@@ -72,29 +83,11 @@ export class VirtualBoxProvider implements Provider {
     return out;
   }
 
-  /** The host-only interface whose host address is the plan's gateway; made when missing. */
+  /** The host-only interface whose host address is the plan's gateway; made (and recorded) when missing. */
   async ensureNetwork(plan: ClusterPlan, ctx: Ctx): Promise<void> {
     const version = await this.vbox.version(ctx.signal);
     this.nestedSupported = version.major > 6 || (version.major === 6 && version.minor >= 1);
-    const { stdout } = await this.vbox.run(['list', 'hostonlyifs'], { signal: ctx.signal });
-    for (const block of stdout.split(/\n\s*\n/)) {
-      const name = /^Name:\s+(.+)$/m.exec(block)?.[1]?.trim();
-      const ip = /^IPAddress:\s+(.+)$/m.exec(block)?.[1]?.trim();
-      if (name && ip === plan.network.gateway) {
-        this.hostOnly = name;
-        return;
-      }
-    }
-    const created = await this.vbox.run(['hostonlyif', 'create'], { signal: ctx.signal });
-    const name = /Interface '([^']+)' was successfully created/.exec(created.stdout + created.stderr)?.[1];
-    if (!name) throw new DevclusterError('VBOX_FAILED', `VBoxManage hostonlyif create did not name the interface it made: ${created.stdout.trim()}`);
-    await this.vbox.run(['hostonlyif', 'ipconfig', name, '--ip', plan.network.gateway, '--netmask', plan.network.netmask], { signal: ctx.signal }).catch((error: unknown) => {
-      throw new DevclusterError('VBOX_FAILED', `host-only interface ${name} refused ${plan.network.gateway}/${plan.network.prefix}`, {
-        cause: error,
-        hint: 'VirtualBox 7 allows only 192.168.56.0/21 for host-only networks unless /etc/vbox/networks.conf lists more (e.g. "* 192.168.0.0/16"); or set network.cidr inside 192.168.56.0/21',
-      });
-    });
-    this.hostOnly = name;
+    this.hostOnly = await ensureHostOnly(this.vbox, plan.name, plan.network.gateway, plan.network.netmask, plan.network.prefix, ctx.signal);
   }
 
   /** The base VM of an image: its VDI and a snapshot to clone from, made once. */
@@ -155,7 +148,14 @@ export class VirtualBoxProvider implements Provider {
     const vm = await this.vmInfo(node.resourcePrefix, ctx.signal).catch(() => undefined);
     if (!vm) throw new DevclusterError('NODE_NOT_FOUND', `node ${node.name} of cluster ${plan.name} does not exist`, { hint: 'run `devcluster up`' });
     if (vm.info.get('VMState') === 'running') return;
-    await this.vbox.run(['startvm', node.resourcePrefix, '--type', 'headless'], { signal: ctx.signal, timeoutMs: 300_000 });
+    const start = () => this.vbox.run(['startvm', node.resourcePrefix, '--type', 'headless'], { signal: ctx.signal, timeoutMs: 300_000 });
+    if (!vm.info.has('SessionName')) {
+      await start();
+      return;
+    }
+    // Powered off a moment ago (`halt`, a forced stop): the VM process still holds it.
+    ctx.report({ kind: 'phase', label: node.name, message: `waiting for VirtualBox to release ${node.resourcePrefix} after its power-off` });
+    await whenUnlocked(this.vbox, node.resourcePrefix, this.sessionBudgetMs, ctx.signal, start);
   }
 
   async stopNode(plan: ClusterPlan, name: string, budgetMs: number, ctx: Ctx): Promise<'shutdown' | 'forced' | 'already-stopped'> {
@@ -187,10 +187,13 @@ export class VirtualBoxProvider implements Provider {
     return out.sort((a, b) => a.node.localeCompare(b.node));
   }
 
-  private async deleteVm(name: string): Promise<void> {
-    const info = parseMachineReadable((await this.vbox.run(['showvminfo', name, '--machinereadable'])).stdout);
-    if (info.get('VMState') === 'running' || info.get('VMState') === 'paused') await this.vbox.run(['controlvm', name, 'poweroff']).catch(() => undefined);
-    await this.vbox.run(['unregistervm', name, '--delete'], { timeoutMs: 300_000 });
+  /** Power off (when on), wait for the VM's session to go, unregister and delete with its disks. */
+  private async deleteVm(name: string, ctx?: Ctx): Promise<void> {
+    const signal = ctx?.signal ?? new AbortController().signal;
+    const info = parseMachineReadable((await this.vbox.run(['showvminfo', name, '--machinereadable'], { signal })).stdout);
+    if (info.get('VMState') === 'running' || info.get('VMState') === 'paused') await this.vbox.run(['controlvm', name, 'poweroff'], { signal }).catch(() => undefined);
+    if (info.has('SessionName')) ctx?.report({ kind: 'phase', label: 'down', message: `waiting for VirtualBox to release ${name} (its session ends when the VM process exits)` });
+    await whenUnlocked(this.vbox, name, this.sessionBudgetMs, signal, () => this.vbox.run(['unregistervm', name, '--delete'], { signal, timeoutMs: 300_000 }));
     // The seed ISO and console log are not VirtualBox media: remove the VM's own folder too.
     const folder = dirname(info.get('CfgFile') ?? '');
     if (basename(folder) === name) await rm(folder, { recursive: true, force: true });
@@ -199,9 +202,12 @@ export class VirtualBoxProvider implements Provider {
   async deleteCluster(cluster: string, _nodes: readonly string[], ctx: Ctx): Promise<string[]> {
     const removed: string[] = [];
     for (const vm of await this.clusterVms(cluster, ctx.signal)) {
-      await this.deleteVm(vm.name);
+      await this.deleteVm(vm.name, ctx);
       removed.push(`vm ${vm.name}`);
     }
+    const network = await releaseHostOnly(this.vbox, cluster, ctx.signal);
+    for (const name of network.removed) removed.push(`host-only interface ${name}`);
+    for (const what of network.kept) ctx.report({ kind: 'note', message: `host-only interface ${what} was kept` });
     return removed;
   }
 

@@ -1,0 +1,81 @@
+/**
+ * Upstream OpenStack trees for tests that run their real scripts, as a local bare repository that
+ * nodes clone with a file:// URL: from $DEVCLUSTER_<PROJECT>_REPO (a clone, a git bundle or a URL;
+ * e.g. DEVCLUSTER_GRENADE_REPO), else the shared bundle ../shared/upstream/<project>.bundle beside the
+ * repository when it exists (CI), else opendev's URL (a user's machine). When none has every branch
+ * asked for, the test fails naming what was tried and the variable to set — never a skip.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export type UpstreamProject = 'devstack' | 'grenade';
+
+export function upstreamCandidates(project: UpstreamProject, env: NodeJS.ProcessEnv = process.env): string[] {
+  const chosen = env[`DEVCLUSTER_${project.toUpperCase()}_REPO`]?.trim();
+  if (chosen) return [chosen];
+  const bundle = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'upstream', `${project}.bundle`);
+  const url = `https://opendev.org/openstack/${project}`;
+  return existsSync(bundle) ? [bundle, url] : [url];
+}
+
+function reason(error: unknown): string {
+  const e = error as { stderr?: string; message?: string; killed?: boolean };
+  if (e.killed) return 'no answer within 60 s';
+  const text = (e.stderr ?? '').trim() || (e.message ?? String(error));
+  return text.split('\n').filter((l) => l.trim() !== '').at(-1) ?? text;
+}
+
+/**
+ * A bare repository at `dest` (readable by everyone) holding `branches` of the project, fetched from
+ * the first candidate that has them all (shallow from a URL). Returns its file:// URL and where it came from.
+ */
+export async function upstreamMirror(project: UpstreamProject, branches: string[], dest: string, signal?: AbortSignal): Promise<{ url: string; source: string }> {
+  const tried: string[] = [];
+  const opts = signal ? { signal } : {};
+  for (const source of upstreamCandidates(project)) {
+    try {
+      const listed = (await run('git', ['ls-remote', '--heads', source], { timeout: 60_000, ...opts })).stdout;
+      const missing = branches.filter((b) => !listed.includes(`refs/heads/${b}\n`));
+      if (missing.length > 0) throw Object.assign(new Error(`no branch ${missing.join(', ')}`), { stderr: `no branch ${missing.join(', ')}` });
+    } catch (error) {
+      tried.push(`${source}: ${reason(error)}`);
+      continue;
+    }
+    await run('git', ['init', '-q', '--bare', dest]);
+    const depth = /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? ['--depth', '1'] : [];
+    await run('git', ['-C', dest, 'fetch', '-q', ...depth, source, ...branches.map((b) => `+refs/heads/${b}:refs/heads/${b}`)], { timeout: 600_000, ...opts });
+    await run('chmod', ['-R', 'a+rX', dest]);
+    await chmod(dest, 0o755);
+    return { url: `file://${dest}`, source };
+  }
+  throw new Error(
+    `openstack/${project} with branches ${branches.join(', ')} is not reachable from any of: ${tried.join('; ')}. ` +
+      `Set DEVCLUSTER_${project.toUpperCase()}_REPO to a clone, a git bundle or a URL of openstack/${project}.`,
+  );
+}
+
+/**
+ * `branch` of the project cloned into `dest` (synchronous, for fixtures built at module load), from
+ * the first candidate that has it (shallow from a URL); fails naming every candidate and the variable.
+ */
+export function cloneUpstreamSync(project: UpstreamProject, branch: string, dest: string): string {
+  const tried: string[] = [];
+  for (const source of upstreamCandidates(project)) {
+    try {
+      const depth = /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? ['--depth', '1'] : [];
+      execFileSync('git', ['clone', '-q', ...depth, '-b', branch, source, dest], { timeout: 600_000, stdio: ['ignore', 'ignore', 'pipe'] });
+      return dest;
+    } catch (error) {
+      tried.push(`${source}: ${reason(error)}`);
+    }
+  }
+  throw new Error(
+    `openstack/${project} branch ${branch} is not reachable from any of: ${tried.join('; ')}. ` +
+      `Set DEVCLUSTER_${project.toUpperCase()}_REPO to a clone, a git bundle or a URL of openstack/${project}.`,
+  );
+}
