@@ -10,14 +10,15 @@
  * from the local tree, local-conf on both nodes, then the controller's stack.sh run by the stack step:
  * stdin closed by the SSH session, --stack-timeout as its budget). The compute's stack.sh runs at the
  * same time (the two runs cost minutes each under TCG), over `devcluster ssh` with stdin closed and
- * `timeout` as its budget, as soon as devcluster reports its local.conf written. It stops where DevStack itself offers to:
- * ERROR_ON_CLONE=True makes git_clone refuse the first clone (requirements), right after the
+ * `timeout` as its budget, as soon as devcluster reports its local.conf written. Each run stops where
+ * DevStack itself offers to: ERROR_ON_CLONE=True makes git_clone refuse the first clone (requirements), right after the
  * password prompts and save_stackenv. The knob goes in through devstack.local_conf (the user's own
  * way into local.conf: appended after devcluster's lines, which stay byte for byte the default
  * cluster's, as checked against `devcluster render` of the config without it); an exported
  * variable would reach only a stack.sh run of the test's own, not devcluster's stack step.
  *
- * Per branch and role it proves: no prompt (a prompt fails the case, showing its text); the distro
+ * Per branch and role it proves: no prompt (a prompt fails the case, showing its text), and which
+ * read_password calls the run went past (from its own trace); the distro
  * passed stack.sh's SUPPORTED_DISTROS check; DevStack's own code turned local.conf into the intended
  * services and variables (its .stackenv, and its stackrc read the way openrc and tools/info.sh read
  * it); and the run stopped at the requirements clone and nowhere earlier (its log's only error).
