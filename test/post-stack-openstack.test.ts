@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,12 +19,11 @@ import { buildPlan, type ClusterPlan } from '../src/plan/plan.js';
 import { renderLocalConf } from '../src/provision/local-conf.js';
 import { glanceName, keypairArgs, rulesArgs } from '../src/provision/steps.js';
 import { completeSecrets, generateKeyPair } from '../src/state/secrets.js';
+import { cloneUpstreamSync } from './support/upstream-repo.js';
 import { startOpenstackApiLocal, type OpenstackApi, type StandinState } from './support/openstack-api.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const POST_STACK = join(ROOT, 'provision', 'post-stack.sh');
-const SHARED_BUNDLE = resolve(ROOT, '..', 'shared', 'upstream', 'devstack.bundle');
-const DEVSTACK_REPO = process.env.DEVCLUSTER_DEVSTACK_REPO ?? (existsSync(SHARED_BUNDLE) ? SHARED_BUNDLE : 'https://opendev.org/openstack/devstack');
 const DEVSTACK_BRANCH = process.env.DEVCLUSTER_DEVSTACK_BRANCH ?? 'master';
 
 function requireHost(): void {
@@ -32,12 +31,6 @@ function requireHost(): void {
   if (spawnSync('sh', ['-c', 'command -v openstack']).status !== 0) {
     throw new Error('this test needs the real openstack client: apt-get install -y --no-install-recommends python3-openstackclient (test/setup-host.sh does)');
   }
-}
-
-/** DevStack's tree, cloned once for the file. */
-function cloneDevstack(dir: string): void {
-  const r = spawnSync('git', ['clone', '-q', '--depth', '1', '-b', DEVSTACK_BRANCH, DEVSTACK_REPO, dir], { encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`cannot clone DevStack from ${DEVSTACK_REPO} (${DEVSTACK_BRANCH}): ${r.stderr.trim()}; set DEVCLUSTER_DEVSTACK_REPO to a reachable copy`);
 }
 
 interface Node {
@@ -199,7 +192,7 @@ describe('post-stack.sh with the real openstackclient and DevStack openrc agains
   beforeAll(() => {
     requireHost();
     source = join(mkdtempSync(join(tmpdir(), 'dc-devstack-')), 'devstack');
-    cloneDevstack(source);
+    cloneUpstreamSync('devstack', DEVSTACK_BRANCH, source);
   }, 300_000);
 
   afterAll(async () => {

@@ -103,7 +103,7 @@ describe('where the DevStack repository comes from', () => {
     const dest = join(mkdtempSync(join(tmpdir(), 'dc-none-')), 'devstack');
     const error = await cloneDevstack('master', dest, { env: { DEVCLUSTER_DEVSTACK_REPO: '/no/such/devstack' } }).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/^DevStack branch master is not reachable from any of: \/no\/such\/devstack: .+\. Set DEVCLUSTER_DEVSTACK_REPO to /);
+    expect((error as Error).message).toMatch(/^openstack\/devstack branch master is not reachable from any of: \/no\/such\/devstack: .+\. Set DEVCLUSTER_DEVSTACK_REPO to /);
   });
 
   it('a branch the repository lacks is named as such', async () => {

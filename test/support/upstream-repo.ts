@@ -15,19 +15,25 @@ const run = promisify(execFile);
 
 export type UpstreamProject = 'devstack' | 'grenade';
 
-export function upstreamCandidates(project: UpstreamProject, env: NodeJS.ProcessEnv = process.env): string[] {
+/** The shared bundle beside the repository (CI) and opendev's URL (a user's machine). */
+export const sharedBundle = (project: UpstreamProject): string => resolve(import.meta.dirname, '..', '..', '..', 'shared', 'upstream', `${project}.bundle`);
+export const upstreamUrl = (project: UpstreamProject): string => `https://opendev.org/openstack/${project}`;
+
+/** The repositories to try, in order: $DEVCLUSTER_<PROJECT>_REPO alone, else the bundle (if any), then the URL. */
+export function upstreamCandidates(project: UpstreamProject, env: NodeJS.ProcessEnv = process.env, bundle = sharedBundle(project)): string[] {
   const chosen = env[`DEVCLUSTER_${project.toUpperCase()}_REPO`]?.trim();
   if (chosen) return [chosen];
-  const bundle = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'upstream', `${project}.bundle`);
-  const url = `https://opendev.org/openstack/${project}`;
-  return existsSync(bundle) ? [bundle, url] : [url];
+  return existsSync(bundle) ? [bundle, upstreamUrl(project)] : [upstreamUrl(project)];
 }
 
 function reason(error: unknown): string {
   const e = error as { stderr?: string; message?: string; killed?: boolean };
   if (e.killed) return 'no answer within 60 s';
+  if ((e as { code?: unknown }).code === 2) return 'no such branch';
   const text = (e.stderr ?? '').trim() || (e.message ?? String(error));
-  return text.split('\n').filter((l) => l.trim() !== '').at(-1) ?? text;
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  // git's own reason is its `fatal:` line; the lines after it are advice.
+  return (lines.find((l) => l.startsWith('fatal:')) ?? lines.at(-1) ?? text).replace(/\.$/, '');
 }
 
 /**
@@ -73,6 +79,37 @@ export function cloneUpstreamSync(project: UpstreamProject, branch: string, dest
     } catch (error) {
       tried.push(`${source}: ${reason(error)}`);
     }
+  }
+  throw new Error(
+    `openstack/${project} branch ${branch} is not reachable from any of: ${tried.join('; ')}. ` +
+      `Set DEVCLUSTER_${project.toUpperCase()}_REPO to a clone, a git bundle or a URL of openstack/${project}.`,
+  );
+}
+
+/**
+ * `branch` of the project cloned into `dest` from the first candidate that has it (shallow from a
+ * URL; a local clone or bundle in full, each bundle branch being one commit); throws (failing the
+ * test) with every candidate and git's own reason when none has.
+ */
+export async function cloneUpstream(
+  project: UpstreamProject,
+  branch: string,
+  dest: string,
+  options: { env?: NodeJS.ProcessEnv; bundle?: string; signal?: AbortSignal } = {},
+): Promise<{ repo: string; head: string }> {
+  const tried: string[] = [];
+  const opts = options.signal ? { signal: options.signal } : {};
+  for (const repo of upstreamCandidates(project, options.env, options.bundle)) {
+    try {
+      await run('git', ['ls-remote', '--exit-code', '--heads', repo, branch], { timeout: 60_000, ...opts });
+    } catch (error) {
+      tried.push(`${repo}: ${reason(error)}`);
+      continue;
+    }
+    const depth = /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) ? ['--depth', '1'] : [];
+    await run('git', ['clone', '-q', ...depth, '-b', branch, repo, dest], { timeout: 600_000, ...opts });
+    const head = (await run('git', ['-C', dest, 'rev-parse', 'HEAD'])).stdout.trim();
+    return { repo, head };
   }
   throw new Error(
     `openstack/${project} branch ${branch} is not reachable from any of: ${tried.join('; ')}. ` +
