@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevclusterError, isDevclusterError } from '../../errors.js';
 import { probeBootSector, PROBE_STAGES, PROBE_SUCCESS } from './probe-image.js';
+import { isLocalSystemUri, isLocalUri, kvmAccess } from './kvm-access.js';
 import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { el, renderXml } from './xml.js';
 import { virsh } from './virsh.js';
@@ -33,7 +34,7 @@ export interface KvmProbeResult {
 
 export interface KvmProbeOptions {
   uri: string;
-  /** Host root for /dev/kvm (tests). */
+  /** Host root for /dev/kvm, /etc/passwd, /etc/group and /etc/libvirt/qemu.conf (tests). */
   root?: string;
   signal?: AbortSignal;
   /** How long the guest may take once started (default 10 s; a working KVM needs well under 1 s). */
@@ -88,9 +89,18 @@ function stageText(serial: string): string {
 export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult> {
   const started = Date.now();
   const done = (r: Omit<KvmProbeResult, 'ms'>): KvmProbeResult => ({ ...r, ms: Date.now() - started });
-  const device = join(options.root ?? '/', 'dev/kvm');
-  if (!(await access(device).then(() => true, () => false))) {
-    return done({ usable: false, outcome: 'absent', reason: `no ${device}: this host offers no KVM`, serial: '', errors: [] });
+  // A remote libvirt's /dev/kvm is not ours to look at: only its guest can tell.
+  if (isLocalUri(options.uri)) {
+    const device = join(options.root ?? '/', 'dev/kvm');
+    if (!(await access(device).then(() => true, () => false))) {
+      return done({ usable: false, outcome: 'absent', reason: `no ${device}: this host offers no KVM`, serial: '', errors: [] });
+    }
+    // Known without starting anything (and libvirt is slow to refuse: it re-probes qemu on every call then).
+    const perm = isLocalSystemUri(options.uri) ? await kvmAccess(options.root) : undefined;
+    if (perm && !perm.ok) {
+      const who = `${perm.identity.user} (groups ${perm.identity.groupNames.join(', ') || 'unknown'})`;
+      return done({ usable: false, outcome: 'refused', reason: `${perm.device}: libvirt's qemu user ${who} cannot open it`, serial: '', errors: [] });
+    }
   }
   const signal = options.signal ?? new AbortController().signal;
   const budgetMs = options.budgetMs ?? PROBE_BUDGET_MS;

@@ -19,7 +19,7 @@ import { detectHostVirt, type AcceleratorSetting, type HostVirt } from './accel.
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
 import { bridgeNameFor, networkXml } from './network-xml.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
-import { libvirtLogDir } from './qemu-log.js';
+import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
 
 type Hypervisor = LibvirtHypervisor;
@@ -341,6 +341,28 @@ export class LibvirtProvider implements Provider {
       });
     }
     return removed;
+  }
+
+  async nodeState(_plan: ClusterPlan, node: NodePlan, _ctx: Ctx): Promise<NodeState | undefined> {
+    const domain = await this.lookup(node.resourcePrefix);
+    if (!domain) return undefined;
+    const hv = await this.connection();
+    return STATE_NAMES[(await hv.domainGetInfo(domain)).state] ?? 'other';
+  }
+
+  /** libvirt's state and reason (`paused (unknown)`, `shut off (crashed)`) and qemu's error lines from the domain log. */
+  async stopDetails(_plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<string[]> {
+    const name = node.resourcePrefix;
+    const state = await virsh(this.uri, ['domstate', '--reason', name], { signal: ctx.signal, timeoutMs: 30_000 }).then(
+      (r) => r.stdout.trim(),
+      () => '',
+    );
+    const log = join(libvirtLogDir(this.uri), `${name}.log`);
+    const errors = await domainErrorLines(libvirtLogDir(this.uri), name);
+    return [
+      ...(state ? [`libvirt: ${name} is ${state}`] : []),
+      ...errors.map((line) => `${log}: ${line}`),
+    ];
   }
 
   async consoleTail(_plan: ClusterPlan, node: NodePlan, bytes: number): Promise<string> {
