@@ -41,23 +41,28 @@ export interface KvmProbeOptions {
   budgetMs?: number;
   /** libvirt's domain log folder for the URI (default libvirtLogDir(uri)). */
   logDir?: string;
+  /**
+   * 'qemu' runs the same guest under TCG instead (tests: proves the probe's own plumbing — libvirt,
+   * the disk, the serial log — reaches "usable" where the guest runs). Default 'kvm'.
+   */
+  domainType?: 'kvm' | 'qemu';
 }
 
 export const PROBE_BUDGET_MS = 10_000;
 
 let counter = 0;
 
-function probeXml(name: string, disk: string, serialLog: string): string {
+function probeXml(name: string, disk: string, serialLog: string, type: 'kvm' | 'qemu'): string {
   return `${renderXml(
     el(
       'domain',
-      { type: 'kvm' },
+      { type },
       el('name', undefined, name),
       el('memory', { unit: 'MiB' }, '32'),
       el('vcpu', undefined, '1'),
       el('os', undefined, el('type', { arch: 'x86_64', machine: 'q35' }, 'hvm'), el('boot', { dev: 'hd' })),
-      // The CPU model the nodes get under KVM (domain-xml.ts).
-      el('cpu', { mode: 'host-passthrough', check: 'none' }),
+      // The CPU model the nodes get (domain-xml.ts).
+      el('cpu', { mode: type === 'kvm' ? 'host-passthrough' : 'maximum', check: 'none' }),
       el('on_poweroff', undefined, 'destroy'),
       el('on_reboot', undefined, 'destroy'),
       // A crash must stay visible as a state, not vanish.
@@ -90,7 +95,9 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
   const started = Date.now();
   const done = (r: Omit<KvmProbeResult, 'ms'>): KvmProbeResult => ({ ...r, ms: Date.now() - started });
   // A remote libvirt's /dev/kvm is not ours to look at: only its guest can tell.
-  if (isLocalUri(options.uri)) {
+  const type = options.domainType ?? 'kvm';
+  const under = type === 'kvm' ? 'KVM' : 'TCG';
+  if (type === 'kvm' && isLocalUri(options.uri)) {
     const device = join(options.root ?? '/', 'dev/kvm');
     if (!(await access(device).then(() => true, () => false))) {
       return done({ usable: false, outcome: 'absent', reason: `no ${device}: this host offers no KVM`, serial: '', errors: [] });
@@ -118,30 +125,30 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
     await writeFile(disk, probeBootSector(), { mode: 0o644 });
     // SeaBIOS's AHCI driver (q35) will not boot a disk smaller than a few sectors: make it 1 MiB (sparse).
     await truncate(disk, 1 << 20);
-    await writeFile(xml, probeXml(name, disk, serialLog), { mode: 0o644 });
+    await writeFile(xml, probeXml(name, disk, serialLog, type), { mode: 0o644 });
     try {
       await virsh(options.uri, ['create', xml], { signal, timeoutMs: 60_000 });
       created = true;
     } catch (error) {
       if (signal.aborted) throw error;
       const errors = virshErrors(error);
-      return done({ usable: false, outcome: 'refused', reason: `libvirt could not start a KVM guest: ${errors[0]}`, serial: '', errors });
+      return done({ usable: false, outcome: 'refused', reason: `libvirt could not start a ${under} guest: ${errors[0]}`, serial: '', errors });
     }
     const deadline = Date.now() + budgetMs;
     for (;;) {
       const serial = await readFile(serialLog, 'utf8').catch(() => '');
       if (serial.includes(PROBE_SUCCESS)) {
-        return done({ usable: true, outcome: 'ok', reason: 'a test guest ran under KVM (real mode, BIOS disk read, protected mode, long mode)', serial, errors: [] });
+        return done({ usable: true, outcome: 'ok', reason: `a test guest ran under ${under} (real mode, BIOS disk read, protected mode, long mode)`, serial, errors: [] });
       }
       const state = (await virsh(options.uri, ['domstate', '--reason', name], { signal, timeoutMs: 30_000 }).catch(() => undefined))?.stdout.trim() ?? 'gone';
       if (!/^running\b/.test(state)) {
         const errors = await domainErrorLines(logDir, name);
         const why = errors.length > 0 ? errors.join(' / ') : `libvirt says ${state}`;
-        return done({ usable: false, outcome: 'stopped', reason: `a test guest stopped under KVM ${stageText(serial)} (${state}): ${why}`, serial, errors: errors.length > 0 ? errors : [state] });
+        return done({ usable: false, outcome: 'stopped', reason: `a test guest stopped under ${under} ${stageText(serial)} (${state}): ${why}`, serial, errors: errors.length > 0 ? errors : [state] });
       }
       if (Date.now() >= deadline) {
         const errors = await domainErrorLines(logDir, name);
-        return done({ usable: false, outcome: 'hung', reason: `a test guest under KVM did not finish within ${budgetMs / 1000} s; it got stuck ${stageText(serial)}`, serial, errors });
+        return done({ usable: false, outcome: 'hung', reason: `a test guest under ${under} did not finish within ${budgetMs / 1000} s; it got stuck ${stageText(serial)}`, serial, errors });
       }
       await sleep(100, undefined, { signal });
     }
