@@ -80,14 +80,16 @@ async function watchNode(provider: Provider, plan: ClusterPlan, node: NodePlan, 
     if (!STOPPED.has(state)) continue;
     const details = provider.stopDetails ? await provider.stopDetails(plan, node, ctx).catch(() => []) : [];
     const tail = (await provider.consoleTail(plan, node, 2000).catch(() => '')).trimEnd().split('\n').slice(-8).filter((l) => l !== '');
-    const kvm = details.some((l) => /\bKVM\b|kvm/.test(l));
+    // qemu's words for a KVM that cannot run the guest (accel/kvm/kvm-all.c), not a name that contains "kvm".
+    const kvm = details.some((l) => /KVM internal error|KVM kernel module|initialize kvm|emulation failure/.test(l));
     return new DevclusterError('NODE_BOOT_FAILED', `node ${node.name} stopped running ${minutes(Date.now() - started)} after it started: it is ${state ?? 'gone'}`, {
       details: [...details, ...(tail.length > 0 ? ['last lines of its console:', ...tail.map((l) => `| ${l}`)] : ['its console log is empty: it stopped before its kernel wrote anything'])],
-      hint: kvm
-        ? 'KVM cannot run this guest on this host: set `libvirt.accelerator: tcg` (or `auto`, which tries KVM first and falls back to TCG) in the config, then `devcluster down` and `devcluster up`'
-        : state === undefined
+      hint:
+        state === undefined
           ? 'its VM was removed while `up` waited: run `devcluster up` again'
-          : 'the lines above are the hypervisor\'s own; if it was stopped by hand, run `devcluster up` again (it starts stopped nodes)',
+          : kvm
+            ? 'KVM cannot run this guest on this host: set `libvirt.accelerator: tcg` (or `auto`, which tries KVM first and falls back to TCG) in the config, then `devcluster down` and `devcluster up`'
+            : 'the lines above are the hypervisor\'s own; if it was stopped by hand, run `devcluster up` again (it starts stopped nodes)',
     });
   }
 }
