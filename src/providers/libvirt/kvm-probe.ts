@@ -94,9 +94,9 @@ function stageText(serial: string): string {
 export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult> {
   const started = Date.now();
   const done = (r: Omit<KvmProbeResult, 'ms'>): KvmProbeResult => ({ ...r, ms: Date.now() - started });
-  // A remote libvirt's /dev/kvm is not ours to look at: only its guest can tell.
   const type = options.domainType ?? 'kvm';
   const under = type === 'kvm' ? 'KVM' : 'TCG';
+  // A remote libvirt's /dev/kvm is not ours to look at: only its guest can tell.
   if (type === 'kvm' && isLocalUri(options.uri)) {
     const device = join(options.root ?? '/', 'dev/kvm');
     if (!(await access(device).then(() => true, () => false))) {
@@ -140,9 +140,12 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
       if (serial.includes(PROBE_SUCCESS)) {
         return done({ usable: true, outcome: 'ok', reason: `a test guest ran under ${under} (real mode, BIOS disk read, protected mode, long mode)`, serial, errors: [] });
       }
-      const state = (await virsh(options.uri, ['domstate', '--reason', name], { signal, timeoutMs: 30_000 }).catch(() => undefined))?.stdout.trim() ?? 'gone';
-      if (!/^running\b/.test(state)) {
-        const errors = await domainErrorLines(logDir, name);
+      // A failed question (a busy libvirtd) is no answer: ask again until the budget is spent.
+      const state = (await virsh(options.uri, ['domstate', '--reason', name], { signal, timeoutMs: 30_000 }).catch(() => undefined))?.stdout.trim();
+      if (state !== undefined && !/^running\b/.test(state)) {
+        // qemu's words reach the log through virtlogd: give them a moment if they are not there yet.
+        let errors = await domainErrorLines(logDir, name);
+        if (errors.length === 0) errors = await sleep(500, undefined, { signal }).then(() => domainErrorLines(logDir, name));
         const why = errors.length > 0 ? errors.join(' / ') : `libvirt says ${state}`;
         return done({ usable: false, outcome: 'stopped', reason: `a test guest stopped under ${under} ${stageText(serial)} (${state}): ${why}`, serial, errors: errors.length > 0 ? errors : [state] });
       }

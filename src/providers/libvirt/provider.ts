@@ -358,7 +358,9 @@ export class LibvirtProvider implements Provider {
       () => '',
     );
     const log = join(libvirtLogDir(this.uri), `${name}.log`);
-    const errors = await domainErrorLines(libvirtLogDir(this.uri), name);
+    let errors = await domainErrorLines(libvirtLogDir(this.uri), name);
+    // qemu's words reach the log through virtlogd: give them a moment if they are not there yet.
+    if (errors.length === 0) errors = await sleep(500, undefined, { signal: ctx.signal }).then(() => domainErrorLines(libvirtLogDir(this.uri), name));
     return [
       ...(state ? [`libvirt: ${name} is ${state}`] : []),
       ...errors.map((line) => `${log}: ${line}`),
