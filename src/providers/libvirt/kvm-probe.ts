@@ -120,7 +120,6 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
   const disk = join(dir, 'boot.img');
   const serialLog = join(dir, 'serial.log');
   const xml = join(dir, 'domain.xml');
-  let created = false;
   try {
     await writeFile(disk, probeBootSector(), { mode: 0o644 });
     // SeaBIOS's AHCI driver (q35) will not boot a disk smaller than a few sectors: make it 1 MiB (sparse).
@@ -128,7 +127,6 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
     await writeFile(xml, probeXml(name, disk, serialLog, type), { mode: 0o644 });
     try {
       await virsh(options.uri, ['create', xml], { signal, timeoutMs: 60_000 });
-      created = true;
     } catch (error) {
       if (signal.aborted) throw error;
       const errors = virshErrors(error);
@@ -159,7 +157,8 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
     if (signal.aborted) throw new DevclusterError('CANCELLED', 'the KVM probe was cancelled', { cause: error });
     throw error;
   } finally {
-    if (created) await virsh(options.uri, ['destroy', name], { timeoutMs: 30_000 }).catch(() => undefined);
+    // Also after a refusal: a `create` that timed out may still have started the domain.
+    await virsh(options.uri, ['destroy', name], { timeoutMs: 30_000 }).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     await rm(join(logDir, `${name}.log`), { force: true });
   }
