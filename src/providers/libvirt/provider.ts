@@ -231,7 +231,13 @@ export class LibvirtProvider implements Provider {
     }
     const hv = await this.connection();
     await hv.domainDefineXML(domainXml(spec)).catch((error: unknown) => {
-      throw new DevclusterError('LIBVIRT_FAILED', `libvirt refused the definition of ${spec.name}: ${(error as Error).message}`, { cause: error });
+      const message = (error as Error).message;
+      // e.g. "could not find capabilities for domaintype=kvm" where libvirt sees no usable KVM.
+      const kvm = virt.accel.type === 'kvm' && /kvm/i.test(message);
+      throw new DevclusterError('LIBVIRT_FAILED', `libvirt refused the definition of ${spec.name}: ${message}`, {
+        cause: error,
+        ...(kvm ? { hint: `${virt.reason}; libvirt has no usable KVM: set libvirt.accelerator: auto or tcg` } : {}),
+      });
     });
     return 'created';
   }
