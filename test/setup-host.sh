@@ -26,7 +26,9 @@ if ((${#missing[@]} > 0)); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# libvirt for the real-guest tests: packages, the native binding, daemons (no systemd here), pool.
+# libvirt for the real-guest tests: packages, the native binding, daemons (no systemd here), pool,
+# and /dev/kvm opened to libvirt's qemu user where no udev rule did (group kvm, 0660). Whether guests
+# then use KVM is the functional probe's call (doctor's kvm finding): where KVM cannot run a guest, TCG.
 node bin/devcluster.js -c config.example.yaml doctor --fix
 node bin/devcluster.js -c test/fixtures/session.yaml doctor --fix
 

@@ -10,7 +10,10 @@ import { PACKAGE_ROOT } from '../config/template.js';
 import { isDevclusterError } from '../errors.js';
 import { run } from '../process/run.js';
 import { asRoot, type Finding } from './finding.js';
-import { checkBridge, checkKvm, checkNested, checkVirtualBoxModule, pid1IsSystemd, type Provider } from './host.js';
+import { checkBridge, checkNested, checkVirtualBoxModule, pid1IsSystemd, type Provider } from './host.js';
+import { checkKvm } from './kvm.js';
+import type { AcceleratorSetting } from '../providers/libvirt/accel.js';
+import type { KvmProbeOptions, KvmProbeResult } from '../providers/libvirt/kvm-probe.js';
 
 export type { Finding, FindingStatus, Fix } from './finding.js';
 export type { Provider } from './host.js';
@@ -54,6 +57,10 @@ export interface CheckOptions {
   bindingModule?: string;
   /** Run only these checks (default: every check that applies to the provider). */
   only?: readonly CheckId[];
+  /** The config's libvirt.accelerator (default auto): tcg skips the KVM probe, kvm makes its failure a failure. */
+  accelerator?: AcceleratorSetting;
+  /** The functional KVM probe (default: a tiny guest under KVM through libvirt; tests pass their own). */
+  kvmProbe?: (options: KvmProbeOptions) => Promise<KvmProbeResult>;
 }
 
 export const DEFAULT_URI = 'qemu:///system';
@@ -91,6 +98,7 @@ interface Resolved {
   uid: number | undefined;
   packageRoot: string;
   bindingModule: string;
+  accelerator: AcceleratorSetting;
 }
 
 function resolveOptions(options: CheckOptions): Resolved {
@@ -110,6 +118,7 @@ function resolveOptions(options: CheckOptions): Resolved {
     uid: 'uid' in options ? options.uid : process.getuid?.(),
     packageRoot: options.packageRoot ?? PACKAGE_ROOT,
     bindingModule: options.bindingModule ?? BINDING_MODULE,
+    accelerator: options.accelerator ?? 'auto',
   };
 }
 
@@ -445,7 +454,17 @@ export async function runChecks(options: CheckOptions): Promise<Finding[]> {
     return found;
   });
   add('iso', true, () => checkIsoTool(options));
-  add('kvm', libvirt, () => checkKvm({ root: o.root, sessionUri: isSessionUri(o.uri) }));
+  add('kvm', libvirt, () =>
+    checkKvm({
+      root: o.root,
+      uri: o.uri,
+      uid: o.uid,
+      accelerator: o.accelerator,
+      packageRoot: o.packageRoot,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(options.kvmProbe ? { probe: options.kvmProbe } : {}),
+    }),
+  );
   add('nested', libvirt, () => checkNested({ root: o.root, uid: o.uid }));
   add('bridge', o.bridgeInterface !== undefined, () => checkBridge({ root: o.root, name: o.bridgeInterface ?? '' }));
   add('vboxdrv', true, () => checkVirtualBoxModule({ root: o.root, provider: o.provider, uid: o.uid }));

@@ -3,7 +3,7 @@
  * re-check that looks at what those commands left on disk.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -103,6 +103,20 @@ describe('applyFixes', () => {
     await expect(
       applyFixes(findings, { signal: controller.signal, report: () => undefined, checks: { provider: 'libvirt' }, recheck: async () => findings }),
     ).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it("a user's fix on a host without sudo says to run doctor --fix as root", async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'dc-fix-nopath-'));
+    const findings: Finding[] = [{ id: 'kvm', status: 'fail', message: 'no access', fix: { description: 'chmod', commands: [['sudo', 'chmod', '0660', '/nonexistent/kvm']] } }];
+    const result = await applyFixes(findings, { signal: new AbortController().signal, report: () => undefined, checks: { provider: 'libvirt', env: { PATH: empty } }, recheck: async () => findings });
+    expect(result.applied).toEqual([{ id: 'kvm', command: ['sudo', 'chmod', '0660', '/nonexistent/kvm'], ok: false, error: 'needs root, and sudo is not installed: run `devcluster doctor --fix` as root' }]);
+  });
+
+  it("README's first command works as root on a host without sudo: no sudo in it, and doctor's fixes for root have none", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const first = /```sh\n([^\n]*)\n/.exec(readme)?.[1] ?? '';
+    expect(first).toMatch(/^npm ci && npx devcluster doctor --fix && npx devcluster up\b/);
+    expect(first.split('#')[0]).not.toMatch(/\bsudo\b/);
   });
 
   it('gives package installs and builds ten minutes, other commands two', () => {

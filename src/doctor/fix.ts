@@ -88,7 +88,11 @@ export async function applyFixes(findings: readonly Finding[], ctx: FixContext):
           applied.push({ id: finding.id, command, ok: true });
         } catch (error) {
           if (isDevclusterError(error) && error.code === 'CANCELLED') throw error;
-          const text = describeError(error);
+          // A user's fix goes through sudo; on a host without it only root can run the fix.
+          const text =
+            program === 'sudo' && isDevclusterError(error) && error.code === 'HOST_TOOL_MISSING'
+              ? 'needs root, and sudo is not installed: run `devcluster doctor --fix` as root'
+              : describeError(error);
           applied.push({ id: finding.id, command, ok: false, error: text });
           ctx.report({ kind: 'phase', label: `fix ${finding.id}`, message: `failed: ${text.split('\n').join(' | ')}` });
           break; // the rest of this fix builds on the failed step

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkBridge, checkKvm, checkNested, checkVirtualBoxModule, loadedModules, pid1IsSystemd } from './host.js';
+import { checkBridge, checkNested, checkVirtualBoxModule, loadedModules, pid1IsSystemd } from './host.js';
 
 /** A fake root: `files` maps paths (relative to the root) to contents; a trailing / makes a folder. */
 async function fakeRoot(files: Record<string, string> = {}): Promise<string> {
@@ -21,18 +21,7 @@ async function fakeRoot(files: Record<string, string> = {}): Promise<string> {
 
 const MODULES = (...names: string[]) => names.map((n) => `${n} 1234567 0 - Live 0x0000000000000000`).join('\n') + '\n';
 
-describe('KVM', () => {
-  it('/dev/kvm present: native speed; absent: TCG warning with the firmware hint and no command', async () => {
-    const ok = await checkKvm({ root: await fakeRoot({ 'dev/kvm': '' }), sessionUri: false });
-    expect(ok).toEqual({ id: 'kvm', status: 'ok', message: 'KVM: guests run at native speed' });
-    const none = await checkKvm({ root: await fakeRoot(), sessionUri: false });
-    expect(none.status).toBe('warn');
-    expect(none.message).toContain('no /dev/kvm: guests run under TCG emulation, 10–20× slower');
-    expect(none.message).toContain('LIBVIRT_TYPE=qemu');
-    expect(none.fix?.commands).toEqual([]);
-    expect(none.fix?.description).toMatch(/VT-x/);
-  });
-
+describe('nested KVM', () => {
   it('nested KVM: Y or 1 is on, N is a warning whose fix reloads the module (with sudo for a user)', async () => {
     const intelOn = await checkNested({ root: await fakeRoot({ 'dev/kvm': '', 'sys/module/kvm_intel/parameters/nested': 'Y\n' }), uid: 0 });
     expect(intelOn).toMatchObject({ id: 'nested', status: 'ok', message: 'nested KVM is on (kvm_intel nested=Y)' });

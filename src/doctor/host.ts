@@ -1,8 +1,8 @@
 /**
- * The host checks that only read files: /dev/kvm, nested KVM, loaded kernel modules, network
+ * The host checks that only read files: nested KVM, loaded kernel modules, network
  * interfaces, PID 1. Every path is under `root` so tests can point them at a fake tree.
  */
-import { access, constants, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asRoot, type Finding } from './finding.js';
 
@@ -38,35 +38,7 @@ export async function hasKvm(root: string): Promise<boolean> {
   return exists(join(root, 'dev/kvm'));
 }
 
-const TCG_NOTE = "DevStack's guests then use LIBVIRT_TYPE=qemu (emulation inside emulation)";
-
-/** /dev/kvm: present means hardware virtualization; absent means qemu falls back to TCG. */
-export async function checkKvm(options: { root: string; sessionUri: boolean }): Promise<Finding> {
-  const kvm = join(options.root, 'dev/kvm');
-  if (!(await exists(kvm))) {
-    return {
-      id: 'kvm',
-      status: 'warn',
-      message: `no /dev/kvm: guests run under TCG emulation, 10–20× slower; ${TCG_NOTE}`,
-      fix: {
-        description:
-          'turn on VT-x (Intel) or AMD-V/SVM in the firmware (BIOS/UEFI) and load kvm_intel or kvm_amd; ' +
-          'if this host is itself a VM, turn on nested virtualization in the outer hypervisor',
-        commands: [],
-      },
-    };
-  }
-  // qemu:///system runs qemu as libvirt-qemu; only a session daemon runs it as the calling user.
-  if (options.sessionUri && !(await access(kvm, constants.R_OK | constants.W_OK).then(() => true, () => false))) {
-    return {
-      id: 'kvm',
-      status: 'warn',
-      message: '/dev/kvm is present but this user cannot open it: session guests run under TCG emulation, 10–20× slower',
-      fix: { description: 'add yourself to the kvm group (usermod -aG kvm $USER), then log in again', commands: [] },
-    };
-  }
-  return { id: 'kvm', status: 'ok', message: 'KVM: guests run at native speed' };
-}
+export const TCG_NOTE = "DevStack's guests then use LIBVIRT_TYPE=qemu (emulation inside emulation)";
 
 function nestedOn(value: string): boolean {
   return ['y', '1'].includes(value.trim().toLowerCase());

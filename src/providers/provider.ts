@@ -42,6 +42,16 @@ export interface Provider {
    * by the exact names of `nodes` (those in the state and those the tags name). Returns what went.
    */
   deleteCluster(cluster: string, nodes: readonly string[], ctx: Ctx): Promise<string[]>;
+  /**
+   * The node's state now, read cheaply for the boot wait (undefined when the VM does not exist).
+   * Providers without it are asked through listNodes.
+   */
+  nodeState?(plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<NodeState | undefined>;
+  /**
+   * Why a node stopped, in the hypervisor's own words: its stop reason and the error lines of its log
+   * (e.g. qemu's "KVM internal error. Suberror: 1" / "emulation failure"); [] when it says nothing.
+   */
+  stopDetails?(plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<string[]>;
   /** The tail of the node's serial console log ('' when there is none yet). */
   consoleTail(plan: ClusterPlan, node: NodePlan, bytes: number): Promise<string>;
   sshEndpoint(plan: ClusterPlan, node: NodePlan): SshEndpoint;

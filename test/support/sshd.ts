@@ -23,7 +23,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startSshd(hostKey: { private: string; public: string }, authorizedKeys: string[], address = '127.0.0.1'): Promise<TestSshd> {
+/** `extraConfig`: more sshd_config lines (e.g. `SetEnv PATH=…` to put test commands first on the PATH). */
+export async function startSshd(hostKey: { private: string; public: string }, authorizedKeys: string[], address = '127.0.0.1', extraConfig: readonly string[] = []): Promise<TestSshd> {
   const dir = await mkdtemp(join(tmpdir(), 'dc-sshd-'));
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   await writeFile(join(dir, 'host_key'), hostKey.private, { mode: 0o600 });
@@ -41,6 +42,7 @@ export async function startSshd(hostKey: { private: string; public: string }, au
     'UsePAM no',
     'Subsystem sftp internal-sftp',
     `PidFile ${join(dir, 'sshd.pid')}`,
+    ...extraConfig,
   ].join('\n');
   await writeFile(join(dir, 'sshd_config'), `${config}\n`);
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });

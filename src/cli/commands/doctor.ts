@@ -41,6 +41,7 @@ export function registerDoctor(program: Command, io: CliIO): void {
         provider: config.provider,
         uri: config.libvirt.uri,
         pool: config.libvirt.pool,
+        accelerator: config.libvirt.accelerator,
         signal: io.signal,
         env: io.env,
         ...(config.network.mode === 'bridged' && config.network.bridge_interface ? { bridgeInterface: config.network.bridge_interface } : {}),

@@ -94,8 +94,8 @@ describe('detectHostVirt', () => {
 
   it('a host root without /dev/kvm: the real probe says so without starting anything, and auto picks TCG', async () => {
     const root = await fakeRoot({ 'sys/module/kvm_intel/parameters/nested': 'Y\n' });
-    // Any URI: nothing may be contacted when there is no /dev/kvm.
-    const virt = await detectHostVirt({ uri: 'qemu+ssh://nowhere.invalid/system', root });
+    // A socket that does not exist: nothing may be contacted when there is no /dev/kvm.
+    const virt = await detectHostVirt({ uri: 'qemu:///system?socket=/nonexistent/sock', root });
     expect(virt.accel.type).toBe('qemu');
     expect(virt.probe?.outcome).toBe('absent');
     expect(virt.reason).toContain(`no ${join(root, 'dev/kvm')}`);

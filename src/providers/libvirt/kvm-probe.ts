@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevclusterError, isDevclusterError } from '../../errors.js';
 import { probeBootSector, PROBE_STAGES, PROBE_SUCCESS } from './probe-image.js';
+import { isLocalSystemUri, isLocalUri, kvmAccess } from './kvm-access.js';
 import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { el, renderXml } from './xml.js';
 import { virsh } from './virsh.js';
@@ -33,30 +34,35 @@ export interface KvmProbeResult {
 
 export interface KvmProbeOptions {
   uri: string;
-  /** Host root for /dev/kvm (tests). */
+  /** Host root for /dev/kvm, /etc/passwd, /etc/group and /etc/libvirt/qemu.conf (tests). */
   root?: string;
   signal?: AbortSignal;
   /** How long the guest may take once started (default 10 s; a working KVM needs well under 1 s). */
   budgetMs?: number;
   /** libvirt's domain log folder for the URI (default libvirtLogDir(uri)). */
   logDir?: string;
+  /**
+   * 'qemu' runs the same guest under TCG instead (tests: proves the probe's own plumbing — libvirt,
+   * the disk, the serial log — reaches "usable" where the guest runs). Default 'kvm'.
+   */
+  domainType?: 'kvm' | 'qemu';
 }
 
 export const PROBE_BUDGET_MS = 10_000;
 
 let counter = 0;
 
-function probeXml(name: string, disk: string, serialLog: string): string {
+function probeXml(name: string, disk: string, serialLog: string, type: 'kvm' | 'qemu'): string {
   return `${renderXml(
     el(
       'domain',
-      { type: 'kvm' },
+      { type },
       el('name', undefined, name),
       el('memory', { unit: 'MiB' }, '32'),
       el('vcpu', undefined, '1'),
       el('os', undefined, el('type', { arch: 'x86_64', machine: 'q35' }, 'hvm'), el('boot', { dev: 'hd' })),
-      // The CPU model the nodes get under KVM (domain-xml.ts).
-      el('cpu', { mode: 'host-passthrough', check: 'none' }),
+      // The CPU model the nodes get (domain-xml.ts).
+      el('cpu', { mode: type === 'kvm' ? 'host-passthrough' : 'maximum', check: 'none' }),
       el('on_poweroff', undefined, 'destroy'),
       el('on_reboot', undefined, 'destroy'),
       // A crash must stay visible as a state, not vanish.
@@ -88,9 +94,20 @@ function stageText(serial: string): string {
 export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult> {
   const started = Date.now();
   const done = (r: Omit<KvmProbeResult, 'ms'>): KvmProbeResult => ({ ...r, ms: Date.now() - started });
-  const device = join(options.root ?? '/', 'dev/kvm');
-  if (!(await access(device).then(() => true, () => false))) {
-    return done({ usable: false, outcome: 'absent', reason: `no ${device}: this host offers no KVM`, serial: '', errors: [] });
+  const type = options.domainType ?? 'kvm';
+  const under = type === 'kvm' ? 'KVM' : 'TCG';
+  // A remote libvirt's /dev/kvm is not ours to look at: only its guest can tell.
+  if (type === 'kvm' && isLocalUri(options.uri)) {
+    const device = join(options.root ?? '/', 'dev/kvm');
+    if (!(await access(device).then(() => true, () => false))) {
+      return done({ usable: false, outcome: 'absent', reason: `no ${device}: this host offers no KVM`, serial: '', errors: [] });
+    }
+    // Known without starting anything (and libvirt is slow to refuse: it re-probes qemu on every call then).
+    const perm = isLocalSystemUri(options.uri) ? await kvmAccess(options.root) : undefined;
+    if (perm && !perm.ok) {
+      const who = `${perm.identity.user} (groups ${perm.identity.groupNames.join(', ') || 'unknown'})`;
+      return done({ usable: false, outcome: 'refused', reason: `${perm.device}: libvirt's qemu user ${who} cannot open it`, serial: '', errors: [] });
+    }
   }
   const signal = options.signal ?? new AbortController().signal;
   const budgetMs = options.budgetMs ?? PROBE_BUDGET_MS;
@@ -103,35 +120,36 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
   const disk = join(dir, 'boot.img');
   const serialLog = join(dir, 'serial.log');
   const xml = join(dir, 'domain.xml');
-  let created = false;
   try {
     await writeFile(disk, probeBootSector(), { mode: 0o644 });
     // SeaBIOS's AHCI driver (q35) will not boot a disk smaller than a few sectors: make it 1 MiB (sparse).
     await truncate(disk, 1 << 20);
-    await writeFile(xml, probeXml(name, disk, serialLog), { mode: 0o644 });
+    await writeFile(xml, probeXml(name, disk, serialLog, type), { mode: 0o644 });
     try {
       await virsh(options.uri, ['create', xml], { signal, timeoutMs: 60_000 });
-      created = true;
     } catch (error) {
       if (signal.aborted) throw error;
       const errors = virshErrors(error);
-      return done({ usable: false, outcome: 'refused', reason: `libvirt could not start a KVM guest: ${errors[0]}`, serial: '', errors });
+      return done({ usable: false, outcome: 'refused', reason: `libvirt could not start a ${under} guest: ${errors[0]}`, serial: '', errors });
     }
     const deadline = Date.now() + budgetMs;
     for (;;) {
       const serial = await readFile(serialLog, 'utf8').catch(() => '');
       if (serial.includes(PROBE_SUCCESS)) {
-        return done({ usable: true, outcome: 'ok', reason: 'a test guest ran under KVM (real mode, BIOS disk read, protected mode, long mode)', serial, errors: [] });
+        return done({ usable: true, outcome: 'ok', reason: `a test guest ran under ${under} (real mode, BIOS disk read, protected mode, long mode)`, serial, errors: [] });
       }
-      const state = (await virsh(options.uri, ['domstate', '--reason', name], { signal, timeoutMs: 30_000 }).catch(() => undefined))?.stdout.trim() ?? 'gone';
-      if (!/^running\b/.test(state)) {
-        const errors = await domainErrorLines(logDir, name);
+      // A failed question (a busy libvirtd) is no answer: ask again until the budget is spent.
+      const state = (await virsh(options.uri, ['domstate', '--reason', name], { signal, timeoutMs: 30_000 }).catch(() => undefined))?.stdout.trim();
+      if (state !== undefined && !/^running\b/.test(state)) {
+        // qemu's words reach the log through virtlogd: give them a moment if they are not there yet.
+        let errors = await domainErrorLines(logDir, name);
+        if (errors.length === 0) errors = await sleep(500, undefined, { signal }).then(() => domainErrorLines(logDir, name));
         const why = errors.length > 0 ? errors.join(' / ') : `libvirt says ${state}`;
-        return done({ usable: false, outcome: 'stopped', reason: `a test guest stopped under KVM ${stageText(serial)} (${state}): ${why}`, serial, errors: errors.length > 0 ? errors : [state] });
+        return done({ usable: false, outcome: 'stopped', reason: `a test guest stopped under ${under} ${stageText(serial)} (${state}): ${why}`, serial, errors: errors.length > 0 ? errors : [state] });
       }
       if (Date.now() >= deadline) {
         const errors = await domainErrorLines(logDir, name);
-        return done({ usable: false, outcome: 'hung', reason: `a test guest under KVM did not finish within ${budgetMs / 1000} s; it got stuck ${stageText(serial)}`, serial, errors });
+        return done({ usable: false, outcome: 'hung', reason: `a test guest under ${under} did not finish within ${budgetMs / 1000} s; it got stuck ${stageText(serial)}`, serial, errors });
       }
       await sleep(100, undefined, { signal });
     }
@@ -139,7 +157,8 @@ export async function probeKvm(options: KvmProbeOptions): Promise<KvmProbeResult
     if (signal.aborted) throw new DevclusterError('CANCELLED', 'the KVM probe was cancelled', { cause: error });
     throw error;
   } finally {
-    if (created) await virsh(options.uri, ['destroy', name], { timeoutMs: 30_000 }).catch(() => undefined);
+    // Also after a refusal: a `create` that timed out may still have started the domain.
+    await virsh(options.uri, ['destroy', name], { timeoutMs: 30_000 }).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     await rm(join(logDir, `${name}.log`), { force: true });
   }

@@ -19,7 +19,7 @@ import { detectHostVirt, type AcceleratorSetting, type HostVirt } from './accel.
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
 import { bridgeNameFor, networkXml } from './network-xml.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
-import { libvirtLogDir } from './qemu-log.js';
+import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
 
 type Hypervisor = LibvirtHypervisor;
@@ -231,7 +231,13 @@ export class LibvirtProvider implements Provider {
     }
     const hv = await this.connection();
     await hv.domainDefineXML(domainXml(spec)).catch((error: unknown) => {
-      throw new DevclusterError('LIBVIRT_FAILED', `libvirt refused the definition of ${spec.name}: ${(error as Error).message}`, { cause: error });
+      const message = (error as Error).message;
+      // e.g. "could not find capabilities for domaintype=kvm" where libvirt sees no usable KVM.
+      const kvm = virt.accel.type === 'kvm' && /kvm/i.test(message);
+      throw new DevclusterError('LIBVIRT_FAILED', `libvirt refused the definition of ${spec.name}: ${message}`, {
+        cause: error,
+        ...(kvm ? { hint: `${virt.reason}; libvirt has no usable KVM: set libvirt.accelerator: auto or tcg` } : {}),
+      });
     });
     return 'created';
   }
@@ -341,6 +347,30 @@ export class LibvirtProvider implements Provider {
       });
     }
     return removed;
+  }
+
+  async nodeState(_plan: ClusterPlan, node: NodePlan, _ctx: Ctx): Promise<NodeState | undefined> {
+    const domain = await this.lookup(node.resourcePrefix);
+    if (!domain) return undefined;
+    const hv = await this.connection();
+    return STATE_NAMES[(await hv.domainGetInfo(domain)).state] ?? 'other';
+  }
+
+  /** libvirt's state and reason (`paused (unknown)`, `shut off (crashed)`) and qemu's error lines from the domain log. */
+  async stopDetails(_plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<string[]> {
+    const name = node.resourcePrefix;
+    const state = await virsh(this.uri, ['domstate', '--reason', name], { signal: ctx.signal, timeoutMs: 30_000 }).then(
+      (r) => r.stdout.trim(),
+      () => '',
+    );
+    const log = join(libvirtLogDir(this.uri), `${name}.log`);
+    let errors = await domainErrorLines(libvirtLogDir(this.uri), name);
+    // qemu's words reach the log through virtlogd: give them a moment if they are not there yet.
+    if (errors.length === 0) errors = await sleep(500, undefined, { signal: ctx.signal }).then(() => domainErrorLines(libvirtLogDir(this.uri), name));
+    return [
+      ...(state ? [`libvirt: ${name} is ${state}`] : []),
+      ...errors.map((line) => `${log}: ${line}`),
+    ];
   }
 
   async consoleTail(_plan: ClusterPlan, node: NodePlan, bytes: number): Promise<string> {
