@@ -39,6 +39,7 @@ import { cloneDevstack } from '../support/devstack-repo.js';
 import { CLONE_REFUSED, errorsIn, mainTrace, parseStackenv, promptsIn, stopOf, type StackStop } from '../support/devstack-stop.js';
 import { leftovers } from '../support/leftovers.js';
 import { startOpenstackApiOverSsh, type Remote } from '../support/openstack-api.js';
+import { ProvisionState } from '../../src/provision/state.js';
 import { glanceName } from '../../src/provision/steps.js';
 import { requireTestImage } from '../support/test-image.js';
 
@@ -425,9 +426,21 @@ describe('the real stack.sh of three DevStack branches on the default cluster, u
       ].join('\n'));
       expect(timed.exitCode, timed.stderr).toBe(0);
       const t = sections(timed.stdout);
+      console.log(`post-stack on ${branch}: openstack --version ${t.version?.trim()} s, source openrc + one image list ${t.list?.trim()} s (on the controller)`);
+      // The controller's stack.sh stopped at ERROR_ON_CLONE on purpose, and discover needs a running
+      // Nova: neither is recorded done, and the engine runs every step not done first. What the
+      // post-stack steps need from them is there (the tree, openrc, .stackenv, .localrc.auto), so
+      // they are recorded done for the controller, as after a stack.sh that ran to its end, with the
+      // node's id from its prepare record; `--only controller` leaves the compute's steps alone.
+      const state = await ProvisionState.load(join(work, '.devcluster', name));
+      const prepared = state.done.get('controller/prepare');
+      expect(prepared, 'the controller has no prepare record').toBeDefined();
+      for (const step of ['stack', 'discover']) {
+        if (!state.done.has(`controller/${step}`)) await state.markDone('controller', step, { ...(prepared as NonNullable<typeof prepared>), durationMs: 0 });
+      }
       const provisionRun = async () => {
         const started = Date.now();
-        const r = await run('-c', 'post-stack.yaml', 'provision', '--from', 'images');
+        const r = await run('-c', 'post-stack.yaml', 'provision', '--from', 'images', '--only', 'controller');
         expect(r.exitCode, `provision --from images: ${r.stderr}`).toBe(0);
         return (Date.now() - started) / 1000;
       };
@@ -435,7 +448,7 @@ describe('the real stack.sh of three DevStack branches on the default cluster, u
       const after = await api.state();
       const served = (await api.requests()).length;
       const second = await provisionRun();
-      console.log(`post-stack on ${branch}: openstack --version ${t.version?.trim()} s, one image list ${t.list?.trim()} s; provision --from images ${first.toFixed(0)} s, again ${second.toFixed(0)} s`);
+      console.log(`post-stack on ${branch}: provision --from images ${first.toFixed(0)} s, again ${second.toFixed(0)} s`);
 
       // One image per name, active, public, with the bytes of the file.
       const sha = createHash('sha256').update(readFileSync(qcow)).digest('hex');
