@@ -24,6 +24,12 @@
  * it); and the run stopped at the requirements clone and nowhere earlier (its log's only error).
  * Where each of these is in the branch is read from the branch's own files (devstack-stop.ts).
  *
+ * On master's tree, before the next branch replaces it, one more case runs devcluster's post-stack
+ * steps (images, keypairs, security-groups: `provision --from images`) with the controller's real
+ * python3-openstackclient and DevStack's real openrc against the OpenStack API stand-in
+ * (test/doubles/openstack-api) listening where that tree's .stackenv points Keystone (plain http: the
+ * default cluster has no tls-proxy), and asserts on the stand-in's state and requests (checkPostStack).
+ *
  * One cluster for every case (beforeAll); more cases on the same cluster may follow.
  */
 import { execFileSync } from 'node:child_process';
