@@ -24,20 +24,29 @@
  * it); and the run stopped at the requirements clone and nowhere earlier (its log's only error).
  * Where each of these is in the branch is read from the branch's own files (devstack-stop.ts).
  *
+ * On master's tree, before the next branch replaces it, one more case runs devcluster's post-stack
+ * steps (images, keypairs, security-groups: `provision --from images`) with the controller's real
+ * python3-openstackclient and DevStack's real openrc against the OpenStack API stand-in
+ * (test/doubles/openstack-api) listening where that tree's .stackenv points Keystone (plain http: the
+ * default cluster has no tls-proxy), and asserts on the stand-in's state and requests (checkPostStack).
+ *
  * One cluster for every case (beforeAll); more cases on the same cluster may follow.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterInDir, testImageSpec, type CliRun } from '../support/cli-cluster.js';
 import { cloneDevstack } from '../support/devstack-repo.js';
 import { CLONE_REFUSED, errorsIn, mainTrace, parseStackenv, promptsIn, stopOf, type StackStop } from '../support/devstack-stop.js';
 import { leftovers } from '../support/leftovers.js';
+import { startOpenstackApiOverSsh, type Remote } from '../support/openstack-api.js';
+import { ProvisionState } from '../../src/provision/state.js';
+import { glanceName } from '../../src/provision/steps.js';
 import { requireTestImage } from '../support/test-image.js';
 
 const BRANCHES = ['master', 'stable/2026.1', 'stable/2025.2'] as const;
@@ -383,6 +392,105 @@ describe('the real stack.sh of three DevStack branches on the default cluster, u
     return pending;
   }
 
+  /**
+   * Post-stack (images, keypairs, security-groups) with the real python3-openstackclient of the
+   * controller and DevStack's own openrc of the tree `branch` left (its .stackenv and .localrc.auto),
+   * against the OpenStack API stand-in listening where that .stackenv's KEYSTONE_SERVICE_URI points
+   * (http://CONTROLLER_IP/identity: the default cluster has no tls-proxy, checked by checkRun).
+   * Its own config file: the same cluster, plus ip_version "4+6" (which changes local.conf's
+   * IP_VERSION, so the branch cases' devcluster.yaml keeps 4) and one tiny local image; only the
+   * post-stack steps run with it (`provision --from images`), so no local.conf is written from it.
+   */
+  async function checkPostStack(branch: Branch) {
+    await runsOf(branch);
+    const qcow = join(work, 'tiny.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow, '16M']);
+    const imageName = glanceName(pathToFileURL(qcow).href);
+    writeFileSync(join(work, 'post-stack.yaml'), `${[
+      ...config(branch, true, image, sums),
+      '  ip_version: "4+6"',
+      'post_stack:',
+      `  images: [${JSON.stringify(pathToFileURL(qcow).href)}]`,
+      '  keypair: { name: devcluster-key, users: [admin, demo] }',
+      '  open_ports: [icmp, tcp/22]',
+    ].join('\n')}\n`);
+    const remote: Remote = {
+      node: 'controller',
+      run: async (command) => {
+        const r = await run('ssh', 'controller', '--', command);
+        return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+      },
+    };
+    const api = await startOpenstackApiOverSsh(remote, { dir: '/opt/stack/devcluster/standin', address: CONTROLLER_IP, password: secrets.admin as string });
+    try {
+      // The client's own cost under this host's virtualisation (reported, not asserted).
+      const timed = await run('ssh', 'controller', '--', [
+        'TIMEFORMAT=%R',
+        'echo @@version@@; { time openstack --version >/dev/null 2>&1; } 2>&1',
+        "echo @@list@@; { time bash -c 'source /opt/stack/devstack/openrc admin admin >/dev/null 2>&1; openstack image list -f value' >/dev/null 2>&1; } 2>&1",
+        'echo @@keys@@; cat ~/.ssh/authorized_keys',
+      ].join('\n'));
+      expect(timed.exitCode, timed.stderr).toBe(0);
+      const t = sections(timed.stdout);
+      console.log(`post-stack on ${branch}: openstack --version ${t.version?.trim()} s, source openrc + one image list ${t.list?.trim()} s (on the controller)`);
+      // The controller's stack.sh stopped at ERROR_ON_CLONE on purpose, and discover needs a running
+      // Nova: neither is recorded done, and the engine runs every step not done first. What the
+      // post-stack steps need from them is there (the tree, openrc, .stackenv, .localrc.auto), so
+      // they are recorded done for the controller, as after a stack.sh that ran to its end, with the
+      // node's id from its prepare record; `--only controller` leaves the compute's steps alone.
+      const state = await ProvisionState.load(join(work, '.devcluster', name));
+      const prepared = state.done.get('controller/prepare');
+      expect(prepared, 'the controller has no prepare record').toBeDefined();
+      for (const step of ['stack', 'discover']) {
+        if (!state.done.has(`controller/${step}`)) await state.markDone('controller', step, { ...(prepared as NonNullable<typeof prepared>), durationMs: 0 });
+      }
+      const provisionRun = async () => {
+        const started = Date.now();
+        const r = await run('-c', 'post-stack.yaml', 'provision', '--from', 'images', '--only', 'controller');
+        expect(r.exitCode, `provision --from images: ${r.stderr}`).toBe(0);
+        return (Date.now() - started) / 1000;
+      };
+      const first = await provisionRun();
+      const after = await api.state();
+      const served = (await api.requests()).length;
+      const second = await provisionRun();
+      console.log(`post-stack on ${branch}: provision --from images ${first.toFixed(0)} s, again ${second.toFixed(0)} s`);
+
+      // One image per name, active, public, with the bytes of the file.
+      const sha = createHash('sha256').update(readFileSync(qcow)).digest('hex');
+      expect(after.images.map((i) => ({ name: i.name, status: i.status, visibility: i.visibility, disk_format: i.disk_format, data_sha256: i.data_sha256 }))).toEqual([
+        { name: imageName, status: 'active', visibility: 'public', disk_format: 'qcow2', data_sha256: sha },
+      ]);
+      // One keypair per user, each the stack user's key devcluster installed.
+      expect(after.keypairs.map((k) => `${k.user}/${k.name}`).sort()).toEqual(['admin/devcluster-key', 'demo/devcluster-key']);
+      const authorized = (t.keys ?? '').split('\n').map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
+      for (const k of after.keypairs) expect(authorized).toContain(k.public_key.trim().split(/\s+/).slice(0, 2).join(' '));
+      // Each project's default group: icmp and tcp/22 from anywhere, IPv4 and IPv6, owned by the project; alt_demo untouched.
+      const opened = (project: string) => {
+        const groups = after.security_groups.filter((g) => g.project === project && g.name === 'default');
+        expect(groups, `${project}'s default groups`).toHaveLength(1);
+        const group = groups[0] as (typeof groups)[number];
+        return group.security_group_rules
+          .filter((r) => r.direction === 'ingress' && r.remote_group_id === null)
+          // No prefix and 0.0.0.0/0 or ::/0 are all "from anywhere" to Neutron (securitygroups_db.py _rule_to_key).
+          .map((r) => `${r.ethertype} ${r.protocol} ${r.port_range_min ?? ''}-${r.port_range_max ?? ''} ${[null, '0.0.0.0/0', '::/0'].includes(r.remote_ip_prefix) ? 'anywhere' : r.remote_ip_prefix} ${r.project_id === group.project_id ? 'own' : `owned by ${r.project_id}`}`)
+          .sort();
+      };
+      for (const project of ['admin', 'demo']) {
+        expect(opened(project), `${project}'s default group`).toEqual(['IPv4 icmp - anywhere own', 'IPv4 tcp 22-22 anywhere own', 'IPv6 ipv6-icmp - anywhere own', 'IPv6 tcp 22-22 anywhere own']);
+      }
+      expect(opened('alt_demo')).toEqual([]);
+      const writes = (from: number) => (async () => (await api.requests()).slice(from).filter((q) => q.method !== 'GET' && q.method !== 'HEAD' && !(q.method === 'POST' && q.path.startsWith('/identity/v3/auth/tokens'))).map((q) => `${q.method} ${q.path} ${q.status}`))();
+      expect((await writes(0)).length, 'the first run wrote nothing').toBeGreaterThan(0);
+
+      // The second run: nothing changes, nothing is written.
+      expect(await api.state()).toEqual(after);
+      expect(await writes(served)).toEqual([]);
+    } finally {
+      await api.stop();
+    }
+  }
+
   describe.each(BRANCHES)('%s', (branch) => {
     it('controller: devcluster provisions, its stack step runs stack.sh to the requirements clone with no prompt and the intended variables', async () => {
       await checkRun(branch, 'controller', (await runsOf(branch)).controller);
@@ -391,5 +499,12 @@ describe('the real stack.sh of three DevStack branches on the default cluster, u
     it('compute: stack.sh runs to the requirements clone with no prompt and the intended variables', async () => {
       await checkRun(branch, 'compute1', (await runsOf(branch)).compute1);
     }, 10 * 60_000);
+
+    // On the first branch's tree, before the next branch replaces it.
+    if (branch === BRANCHES[0]) {
+      it('post-stack: the real openstackclient with DevStack\'s openrc makes one image, admin\'s and demo\'s keypairs, icmp and tcp/22 (IPv4 and IPv6) in each default group; a second run writes nothing', async () => {
+        await checkPostStack(branch);
+      }, 15 * 60_000);
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The OpenStack API stand-in (test/doubles/openstack-api/server.py) for tests: started here, in a
  * network namespace of the test's own (`startOpenstackApiLocal`), or on a real guest over SSH
- * (`startOpenstackApiOverSsh`, through a NodeSession). Either way the test reads the stand-in's state
+ * (`startOpenstackApiOverSsh`, through any way to run a command there, e.g. `devcluster ssh`). Either way the test reads the stand-in's state
  * (images, keypairs, security groups and their rules) and the requests it served, to assert on what
  * the real client did rather than on what our scripts printed.
  */
@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NodeSession } from '../../src/ssh/session.js';
+import { shellQuote } from '../../src/process/quote.js';
 
 export const STANDIN_DIR = resolve(import.meta.dirname, '..', 'doubles', 'openstack-api');
 export const STANDIN_SERVER = join(STANDIN_DIR, 'server.py');
@@ -112,6 +112,16 @@ export async function startOpenstackApiLocal(opts: LocalOptions): Promise<Openst
   };
 }
 
+/**
+ * A way to run a shell command on the guest and get its exit code and output: e.g. `devcluster ssh
+ * NODE -- COMMAND` (what a user has), or a NodeSession's run. It must not outlive `budgetMs`.
+ */
+export interface Remote {
+  /** The node's name, for messages. */
+  node: string;
+  run(command: string, what: string, budgetMs: number): Promise<{ code: number | undefined; stdout: string; stderr: string }>;
+}
+
 export interface OverSshOptions {
   /** Where the server script goes on the guest. */
   dir: string;
@@ -120,37 +130,41 @@ export interface OverSshOptions {
   /** Default 80; needs passwordless sudo to bind (the stack user has it). */
   port?: number;
   password: string;
-  signal: AbortSignal;
 }
+
+/** Budget of one command on the guest (upload, start, one GET). */
+const COMMAND_BUDGET_MS = 60_000;
 
 /**
  * Upload the stand-in to a guest and start it there in the background (sudo for port 80), then
- * wait until it answers. The guest needs python3 (Debian and Ubuntu cloud images have it).
+ * wait until it answers. The guest needs python3 (Debian and Ubuntu cloud images have it). The script
+ * travels inside the command (base64), so a remote without stdin or SFTP will do.
  */
-export async function startOpenstackApiOverSsh(session: NodeSession, opts: OverSshOptions): Promise<OpenstackApi> {
+export async function startOpenstackApiOverSsh(remote: Remote, opts: OverSshOptions): Promise<OpenstackApi> {
   const port = opts.port ?? 80;
   const publicHost = port === 80 ? opts.address : `${opts.address}:${port}`;
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const q = shellQuote;
   const run = async (command: string, what: string) => {
-    const r = await session.run(command, { signal: opts.signal, what, timeoutMs: 30_000 });
-    if (r.code !== 0) throw new Error(`${what} on ${session.node} exited ${r.code}: ${r.tail.join('\n')}`);
+    const r = await remote.run(command, what, COMMAND_BUDGET_MS);
+    if (r.code !== 0) throw new Error(`${what} on ${remote.node} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-10).join('\n')}`);
     return r.stdout;
   };
-  await run(`mkdir -p ${q(opts.dir)}`, 'make the stand-in folder');
-  await session.upload({ data: await readFile(STANDIN_SERVER) }, `${opts.dir}/server.py`, { mode: 0o755, signal: opts.signal });
+  const script = `${opts.dir}/server.py`;
   const pidFile = `${opts.dir}/server.pid`;
   const logFile = `${opts.dir}/server.log`;
+  const code = (await readFile(STANDIN_SERVER)).toString('base64');
+  await run(`mkdir -p ${q(opts.dir)} && echo ${code} | base64 -d >${q(script)}`, 'upload the openstack-api stand-in');
   // The password reaches the guest's process list as an argument: it is a throw-away test password.
   await run(
-    `sudo -n sh -c ${q(`nohup setsid python3 ${opts.dir}/server.py --listen ${opts.address} --port ${port} --public-host ${publicHost} --password ${opts.password} >${logFile} 2>&1 </dev/null & echo $! >${pidFile}`)}`,
+    `sudo -n sh -c ${q(`nohup setsid python3 ${script} --listen ${opts.address} --port ${port} --public-host ${publicHost} --password ${q(opts.password)} >${logFile} 2>&1 </dev/null & echo $! >${pidFile}`)}`,
     'start the openstack-api stand-in',
   );
   const get = async (path: string) => JSON.parse(await run(fetchScript(`http://${publicHost}${path}`).map(q).join(' '), `GET ${path} from the stand-in`)) as unknown;
   const deadline = Date.now() + READY_BUDGET_MS;
   for (;;) {
-    const r = await session.run(`grep -q 'listening on' ${q(logFile)}`, { signal: opts.signal, what: 'wait for the stand-in', timeoutMs: 10_000 });
+    const r = await remote.run(`grep -q 'listening on' ${q(logFile)}`, 'wait for the stand-in to listen', COMMAND_BUDGET_MS);
     if (r.code === 0) break;
-    if (Date.now() > deadline) throw new Error(`openstack-api stand-in on ${session.node} not listening after ${READY_BUDGET_MS / 1000} s: ${await run(`cat ${q(logFile)}`, 'read the stand-in log')}`);
+    if (Date.now() > deadline) throw new Error(`openstack-api stand-in on ${remote.node} not listening after ${READY_BUDGET_MS / 1000} s: ${await run(`cat ${q(logFile)}`, 'read the stand-in log')}`);
     await sleep(200);
   }
   return {
@@ -158,7 +172,7 @@ export async function startOpenstackApiOverSsh(session: NodeSession, opts: OverS
     state: async () => (await get('/__standin__/state')) as StandinState,
     requests: async () => ((await get('/__standin__/requests')) as { requests: StandinRequest[] }).requests,
     stop: async () => {
-      await session.run(`sudo -n sh -c ${q(`kill $(cat ${pidFile}) 2>/dev/null; rm -f ${pidFile}`)}`, { signal: opts.signal, what: 'stop the stand-in', timeoutMs: 10_000 });
+      await run(`sudo -n sh -c ${q(`if test -e ${pidFile}; then kill $(cat ${pidFile}); rm -f ${pidFile}; fi`)}`, 'stop the stand-in');
     },
   };
 }
