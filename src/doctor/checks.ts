@@ -12,6 +12,7 @@ import { run } from '../process/run.js';
 import { asRoot, type Finding } from './finding.js';
 import { checkBridge, checkNested, checkVirtualBoxModule, pid1IsSystemd, type Provider } from './host.js';
 import { checkKvm } from './kvm.js';
+import { checkStaleBridges } from './stale-bridges.js';
 import type { AcceleratorSetting } from '../providers/libvirt/accel.js';
 import type { KvmProbeOptions, KvmProbeResult } from '../providers/libvirt/kvm-probe.js';
 
@@ -30,6 +31,7 @@ export const CHECK_IDS = [
   'kvm',
   'nested',
   'bridge',
+  'stale-bridges',
   'vboxdrv',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
@@ -436,7 +438,7 @@ export async function runChecks(options: CheckOptions): Promise<Finding[]> {
 
   add('packages', true, () => checkPackages(libvirt ? LIBVIRT_PACKAGES : VIRTUALBOX_PACKAGES, options));
   add('binding', libvirt, () => checkBinding(options));
-  const reach = libvirt && (wanted('libvirt') || wanted('pool')) ? checkLibvirt(options) : undefined;
+  const reach = libvirt && (wanted('libvirt') || wanted('pool') || wanted('stale-bridges')) ? checkLibvirt(options) : undefined;
   // Keep a rejection from being unhandled before it is awaited below.
   reach?.catch(() => undefined);
   add('libvirt', libvirt, async () => reach);
@@ -467,6 +469,9 @@ export async function runChecks(options: CheckOptions): Promise<Finding[]> {
   );
   add('nested', libvirt, () => checkNested({ root: o.root, uid: o.uid }));
   add('bridge', o.bridgeInterface !== undefined, () => checkBridge({ root: o.root, name: o.bridgeInterface ?? '' }));
+  add('stale-bridges', libvirt && isSystemUri(o.uri), async () =>
+    (await reach)?.status === 'ok' ? checkStaleBridges({ uri: o.uri, root: o.root, uid: o.uid, env: o.env, ...(o.signal ? { signal: o.signal } : {}) }) : undefined,
+  );
   add('vboxdrv', true, () => checkVirtualBoxModule({ root: o.root, provider: o.provider, uid: o.uid }));
 
   const findings = await Promise.all(tasks);

@@ -48,6 +48,16 @@ describe('libvirt on qemu:///system', () => {
       expect((await run('ssh', 'controller', '--', 'exit 7')).exitCode).toBe(7);
       const status = JSON.parse((await run('status', '--json')).stdout) as { nodes: Array<{ node: string; state: string; ip: string }> };
       expect(status.nodes.map((n) => `${n.node} ${n.state} ${n.ip}`)).toEqual(['compute1 running 192.168.151.11', 'controller running 192.168.151.10']);
+      // A second cluster on the same addresses: its network cannot start, and the error names the
+      // cluster that holds them (not just libvirt's interface name).
+      const other = await clusterDir(`${name}b`, `{ url: "file://${image}", checksums_url: "file://${sums}" }`, '192.168.151.0/24', 1);
+      const clash = await other.run('up', '--no-provision');
+      expect(clash.exitCode).toBe(1);
+      expect(clash.stderr).toContain('LIBVIRT_FAILED');
+      expect(clash.stderr).toContain(`network dc-${name} (interface dcb-`);
+      expect(clash.stderr).toContain(`devcluster cluster "${name}": run \`devcluster down\``);
+      expect((await other.run('down')).exitCode).toBe(0);
+      expect(leftovers(`${name}b`)).toEqual([]);
       const again = await run('up', '--no-provision');
       expect(again.stdout).toContain('(nothing to create)');
       // halt stops both; up on the stopped cluster starts them again and waits until ready.

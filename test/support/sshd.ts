@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,13 +15,9 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
+import { freePort } from '../../src/net/free-port.js';
+
+export { freePort };
 
 /** `extraConfig`: more sshd_config lines (e.g. `SetEnv PATH=…` to put test commands first on the PATH). */
 export async function startSshd(hostKey: { private: string; public: string }, authorizedKeys: string[], address = '127.0.0.1', extraConfig: readonly string[] = []): Promise<TestSshd> {

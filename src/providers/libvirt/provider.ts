@@ -146,14 +146,39 @@ export class LibvirtProvider implements Provider {
     }
     const info = (await virsh(this.networkUri, ['net-info', name], opts)).stdout;
     if (!/^Active:\s+yes/m.test(info)) {
-      await virsh(this.networkUri, ['net-start', name], opts).catch((error: unknown) => {
+      await virsh(this.networkUri, ['net-start', name], opts).catch(async (error: unknown) => {
+        const details = (error as DevclusterError).details ?? [];
         throw new DevclusterError('LIBVIRT_FAILED', `network ${name} (${plan.network.cidr}) could not start`, {
           cause: error,
-          details: (error as DevclusterError).details ?? [],
-          hint: 'another network may use the same addresses: pick another network.cidr, or see `virsh net-list --all`',
+          details,
+          hint: await this.addressesInUseHint(details, ctx.signal),
         });
       });
     }
+  }
+
+  /**
+   * What to do when a network cannot start. libvirt names the interface that holds the addresses
+   * ("Network is already in use by interface %1$s", libvirt src/network/bridge_driver_linux.c
+   * networkCheckRouteCollision, from /proc/net/route): say which network owns it, and for a devcluster
+   * network which cluster, so the user can take that one down instead of guessing.
+   */
+  private async addressesInUseHint(details: readonly string[], signal: AbortSignal): Promise<string> {
+    const generic = 'another network may use the same addresses: pick another network.cidr, or see `virsh net-list --all`';
+    const iface = details.map((l) => /in use by interface (\S+)/.exec(l)?.[1]).find(Boolean);
+    if (!iface) return generic;
+    const nets = await virsh(this.networkUri, ['net-list', '--all', '--name'], { signal }).then((r) => r.stdout.split('\n').map((l) => l.trim()).filter(Boolean), () => [] as string[]);
+    for (const net of nets) {
+      const info = await virsh(this.networkUri, ['net-info', net], { signal }).then((r) => r.stdout, () => '');
+      if (/^Bridge:\s*(\S+)/m.exec(info)?.[1] !== iface) continue;
+      const cluster = net.startsWith('dc-') ? net.slice(3) : undefined;
+      return cluster
+        ? `the addresses are held by network ${net} (interface ${iface}) of devcluster cluster "${cluster}": run \`devcluster down\` in that cluster's folder (or \`virsh net-destroy ${net}\`), or pick another network.cidr`
+        : `the addresses are held by libvirt network ${net} (interface ${iface}): stop it (\`virsh net-destroy ${net}\`) or pick another network.cidr`;
+    }
+    return iface.startsWith('dcb-')
+      ? `the addresses are held by ${iface}, a devcluster bridge no libvirt network owns any more: \`devcluster doctor --fix\` removes it; or pick another network.cidr`
+      : `the addresses are held by host interface ${iface}: pick another network.cidr`;
   }
 
   private async volumeExists(name: string, signal: AbortSignal): Promise<boolean> {

@@ -9,7 +9,7 @@
  * just powered off stays locked until its process has gone (session.ts): deleting and starting wait.
  */
 import { readFile, rm, stat } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../net/free-port.js';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevclusterError } from '../../errors.js';
@@ -31,14 +31,6 @@ export interface VirtualBoxProviderOptions extends VBoxOptions {
 }
 
 const STATES: Record<string, NodeState> = { running: 'running', poweroff: 'stopped', saved: 'stopped', aborted: 'crashed', paused: 'paused' };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 interface VmInfo {
   name: string;
