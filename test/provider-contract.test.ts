@@ -3,7 +3,9 @@
  * and then the hypervisor holds nothing of the cluster. libvirt runs for real on qemu:///system (its
  * test:/// driver keeps state per process, and volumes go through virsh, a second process);
  * VirtualBox runs against the VBoxManage stand-in (test/fixtures/vbox), which keeps its state in a
- * file and answers as the real one does.
+ * file and answers as the real one does. Every call goes to a provider object made for it and closed
+ * after it: nothing a later call needs may live in the object (the SSH endpoint, the network, the
+ * base image are read back from the hypervisor).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,7 +33,8 @@ function tinyImage(dir: string): CachedImage {
 }
 
 interface Harness {
-  provider: Provider & { close?: () => Promise<void> };
+  /** A new provider object each time. */
+  provider: () => Provider;
   cidr: string;
   /** Names of the hypervisor's resources that belong to the cluster. */
   leftovers: (cluster: string) => string[];
@@ -41,7 +44,7 @@ interface Harness {
 function libvirtHarness(): Harness {
   const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args]).toString();
   return {
-    provider: new LibvirtProvider({ uri: 'qemu:///system', pool: 'default' }),
+    provider: () => new LibvirtProvider({ uri: 'qemu:///system', pool: 'default' }),
     cidr: '192.168.159.0/24',
     leftovers: (cluster) =>
       [...virsh('list', '--all', '--name').split('\n'), ...virsh('vol-list', 'default').split('\n').map((l) => l.trim().split(/\s+/)[0] ?? ''), ...virsh('net-list', '--all', '--name').split('\n')].filter(
@@ -59,7 +62,7 @@ function vboxHarness(work: string): Harness {
   const env = { VBOX_STANDIN_HOME: work, VBOX_STANDIN_STATE: join(work, 'state.json'), VBOX_STANDIN_NETWORKS_CONF: networks, VBOX_STANDIN_ACPI_IGNORE: '1' };
   const vbox = (...args: string[]) => execFileSync(STANDIN, args, { env: { ...process.env, ...env } }).toString();
   return {
-    provider: new VirtualBoxProvider({ command: STANDIN, env }),
+    provider: () => new VirtualBoxProvider({ command: STANDIN, env }),
     cidr: '192.168.160.0/24',
     // The cluster's VMs, any host-only interface (the sandbox starts with none: every one is the
     // cluster's) and devcluster's record of the interfaces it made.
@@ -80,7 +83,7 @@ describe.each([
     const work = mkdtempSync(join(tmpdir(), 'dc-contract-'));
     const h = make(work);
     const name = `ct${randomBytes(2).toString('hex')}`;
-    const provider = h.provider.name;
+    const provider = h.provider().name;
     const loaded = await parseConfigText(
       `name: ${name}\nprovider: ${provider}\nnetwork: { cidr: ${h.cidr} }\nnodes:\n  - { name: controller, role: controller, cpus: 1, memory: 256MiB, disk: 1GiB }\n  - { name: compute1, role: compute, cpus: 1, memory: 256MiB, disk: 1GiB }\n`,
       { file: 'x', baseDir: work, home: work, agentSocket: undefined },
@@ -88,30 +91,46 @@ describe.each([
     const plan = buildPlan(loaded.config, [], completeSecrets(name, ['controller', 'compute1']));
     const image = tinyImage(work);
     const ctx = quietCtx();
+    // Each call on a provider object of its own, closed after it.
+    const fresh = async <T>(call: (p: Provider) => Promise<T>): Promise<T> => {
+      const p = h.provider();
+      try {
+        return await call(p);
+      } finally {
+        await p.close();
+      }
+    };
+    const [controller, compute1] = plan.nodes as [(typeof plan.nodes)[0] & object, (typeof plan.nodes)[0] & object];
     try {
-      await h.provider.ensureNetwork(plan, ctx);
-      for (const node of plan.nodes) expect(await h.provider.createNode(plan, node, image, renderSeed(plan, node), ctx)).toBe('created');
-      for (const node of plan.nodes) expect(await h.provider.createNode(plan, node, image, renderSeed(plan, node), ctx)).toBe('exists');
-      const listed = await h.provider.listNodes(name, ctx);
+      await fresh((p) => p.ensureNetwork(plan, ctx));
+      for (const node of plan.nodes) expect(await fresh((p) => p.createNode(plan, node, image, renderSeed(plan, node), ctx))).toBe('created');
+      for (const node of plan.nodes) expect(await fresh((p) => p.createNode(plan, node, image, renderSeed(plan, node), ctx))).toBe('exists');
+      const listed = await fresh((p) => p.listNodes(name, ctx));
       expect(listed.map((n) => `${n.node} ${n.role} ${n.state} ${n.ip}`)).toEqual([`compute1 compute stopped ${h.cidr.replace('0/24', '11')}`, `controller controller stopped ${h.cidr.replace('0/24', '10')}`]);
       expect(listed.map((n) => n.resource).sort()).toEqual([`dc-${name}-compute1`, `dc-${name}-controller`]);
-      for (const node of plan.nodes) await h.provider.startNode(plan, node, ctx);
-      expect((await h.provider.listNodes(name, ctx)).map((n) => n.state)).toEqual(['running', 'running']);
-      const endpoint = h.provider.sshEndpoint(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object);
-      expect(endpoint.port).toBeGreaterThan(0);
+      for (const node of plan.nodes) await fresh((p) => p.startNode(plan, node, ctx));
+      expect((await fresh((p) => p.listNodes(name, ctx))).map((n) => n.state)).toEqual(['running', 'running']);
+      // The endpoint is read from the VM (libvirt: its address tag; VirtualBox: its NAT rule), each its own.
+      const endpoints = [await fresh((p) => p.sshEndpoint(plan, controller, ctx)), await fresh((p) => p.sshEndpoint(plan, compute1, ctx))];
+      if (provider === 'libvirt') expect(endpoints).toEqual([{ host: controller.ip, port: 22 }, { host: compute1.ip, port: 22 }]);
+      else {
+        expect(endpoints.map((e) => e.host)).toEqual(['127.0.0.1', '127.0.0.1']);
+        expect(endpoints[0]?.port).toBeGreaterThan(0);
+        expect(endpoints[0]?.port).not.toBe(endpoints[1]?.port);
+      }
       // Blank disks never answer ACPI: the budget runs out and the node is powered off.
-      expect(await h.provider.stopNode(plan, 'controller', 1500, ctx)).toBe('forced');
-      expect(await h.provider.stopNode(plan, 'controller', 1500, ctx)).toBe('already-stopped');
-      expect((await h.provider.listNodes(name, ctx)).map((n) => `${n.node} ${n.state}`)).toEqual(['compute1 running', 'controller stopped']);
-      const removed = await h.provider.deleteCluster(name, ['controller', 'compute1'], ctx);
+      expect(await fresh((p) => p.stopNode(plan, controller, 1500, ctx))).toBe('forced');
+      expect(await fresh((p) => p.stopNode(plan, controller, 1500, ctx))).toBe('already-stopped');
+      expect((await fresh((p) => p.listNodes(name, ctx))).map((n) => `${n.node} ${n.state}`)).toEqual(['compute1 running', 'controller stopped']);
+      const removed = await fresh((p) => p.deleteCluster(name, ['controller', 'compute1'], ctx));
       expect(removed.join(' ')).toContain(`dc-${name}-controller`);
       expect(removed.join(' ')).toContain(`dc-${name}-compute1`);
-      expect(await h.provider.listNodes(name, ctx)).toEqual([]);
+      expect(await fresh((p) => p.listNodes(name, ctx))).toEqual([]);
+      await expect(fresh((p) => p.sshEndpoint(plan, controller, ctx))).rejects.toMatchObject({ code: 'NODE_NOT_FOUND' });
       expect(h.leftovers(name)).toEqual([]);
     } finally {
-      await h.provider.deleteCluster(name, ['controller', 'compute1'], ctx).catch(() => undefined);
+      await fresh((p) => p.deleteCluster(name, ['controller', 'compute1'], ctx)).catch(() => undefined);
       await h.cleanup(image).catch(() => undefined);
-      await h.provider.close?.();
     }
   }, 180_000);
 });

@@ -13,7 +13,7 @@ export interface ClusterContext {
   stateDir: string;
   secrets: Secrets;
   plan: ClusterPlan;
-  provider: Provider & { close?: () => Promise<void> };
+  provider: Provider;
 }
 
 /** For operations that change the cluster: secrets made if missing. */

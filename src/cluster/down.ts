@@ -18,7 +18,7 @@ export async function down(loaded: LoadedConfig, ctx: Ctx): Promise<string[]> {
     return removed;
   } finally {
     await lock.release().catch(() => undefined);
-    await provider.close?.();
+    await provider.close();
   }
 }
 
@@ -27,9 +27,9 @@ export async function halt(loaded: LoadedConfig, budgetMs: number, ctx: Ctx): Pr
   const lock = await lockCluster(stateDir, loaded.config.name, ctx);
   try {
     const plan = buildPlan(loaded.config, loaded.userKeys, completeSecrets(loaded.config.name, loaded.config.nodes.map((n) => n.name), secrets));
-    return await Promise.all(plan.nodes.map(async (n) => ({ node: n.name, result: await provider.stopNode(plan, n.name, budgetMs, ctx) })));
+    return await Promise.all(plan.nodes.map(async (n) => ({ node: n.name, result: await provider.stopNode(plan, n, budgetMs, ctx) })));
   } finally {
     await lock.release();
-    await provider.close?.();
+    await provider.close();
   }
 }

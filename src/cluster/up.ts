@@ -117,7 +117,7 @@ export async function waitForNode(provider: Provider, plan: ClusterPlan, node: N
     lastReport = Date.now();
     ctx.report({ kind: 'phase', label: node.name, message: `${what} (${minutes(Date.now() - started)} of ${minutes(budgetMs)})` });
   };
-  const endpoint = provider.sshEndpoint(plan, node);
+  const endpoint = await provider.sshEndpoint(plan, node, ctx);
   const fail = async (what: string, cause: unknown): Promise<never> => {
     if (stopError) throw stopError;
     if (ctx.signal.aborted) throw cause;

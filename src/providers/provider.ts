@@ -2,12 +2,17 @@
  * What every provider does for a cluster, whatever runs the VMs. The cluster flow (src/cluster/)
  * drives these steps from the plan; a provider never prints, takes a signal, and reports events.
  * What exists is read back from the hypervisor itself, by the tags devcluster put on its resources,
- * never from a private list that could drift.
+ * never from a private list that could drift: a provider object keeps no state a later call needs
+ * (a fresh one per call works the same; the contract suite checks it), only what saves work, such as
+ * an open connection, which `close` ends. Resource names come from names.ts.
  */
 import type { Ctx } from '../events.js';
 import type { CachedImage } from '../images/cache.js';
 import type { SeedFiles } from '../cloudinit/seed.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
+import type { StopResult } from './shared/stop.js';
+
+export type { StopResult } from './shared/stop.js';
 
 export type NodeState = 'running' | 'stopped' | 'paused' | 'crashed' | 'other';
 
@@ -34,8 +39,8 @@ export interface Provider {
   /** Make the node's disk (copy-on-write over the cached image), seed and VM; idempotent. */
   createNode(plan: ClusterPlan, node: NodePlan, image: CachedImage, seed: SeedFiles, ctx: Ctx): Promise<'created' | 'exists'>;
   startNode(plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<void>;
-  /** ACPI shutdown within budgetMs, then power off. */
-  stopNode(plan: ClusterPlan, node: string, budgetMs: number, ctx: Ctx): Promise<'shutdown' | 'forced' | 'already-stopped'>;
+  /** ACPI shutdown within budgetMs, then power off (shared/stop.ts). */
+  stopNode(plan: ClusterPlan, node: NodePlan, budgetMs: number, ctx: Ctx): Promise<StopResult>;
   listNodes(cluster: string, ctx: Ctx): Promise<NodeStatus[]>;
   /**
    * Remove every resource of the cluster, and nothing else: VMs found by their tags, disks and seeds
@@ -54,5 +59,11 @@ export interface Provider {
   stopDetails?(plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<string[]>;
   /** The tail of the node's serial console log ('' when there is none yet). */
   consoleTail(plan: ClusterPlan, node: NodePlan, bytes: number): Promise<string>;
-  sshEndpoint(plan: ClusterPlan, node: NodePlan): SshEndpoint;
+  /**
+   * Where the node's SSH answers, read from the VM itself each time (its tags or port forward);
+   * NODE_NOT_FOUND when the VM does not exist.
+   */
+  sshEndpoint(plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<SshEndpoint>;
+  /** Ends what the object holds open (a connection); it may be used again afterwards. */
+  close(): Promise<void>;
 }

@@ -42,10 +42,10 @@ export function secretsOf(plan: ClusterPlan): string[] {
 const CONNECT_BUDGET_MS = 120_000;
 
 export async function provisionCluster(plan: ClusterPlan, options: ProvisionOptions): Promise<EngineResult> {
-  const sessionFor = (name: string, ctx: Ctx) => {
+  const sessionFor = async (name: string, ctx: Ctx) => {
     const node = plan.nodes.find((n) => n.name === name);
     if (!node) throw new TypeError(`no node ${name}`);
-    const endpoint = options.provider.sshEndpoint(plan, node);
+    const endpoint = await options.provider.sshEndpoint(plan, node, ctx);
     return options.pool.get(
       { node: node.name, label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
       { signal: ctx.signal, budgetMs: CONNECT_BUDGET_MS },

@@ -119,7 +119,7 @@ export function registerCluster(program: Command, io: CliIO): void {
       }
       const files = await writeSshFiles(cluster.plan, cluster.stateDir);
       // Check the pin with our own client first: a wrong key is refused before anything runs.
-      const endpoint = cluster.provider.sshEndpoint(cluster.plan, node);
+      const endpoint = await cluster.provider.sshEndpoint(cluster.plan, node, { signal: io.signal, report: () => undefined });
       const probe = await connectPinned(
         { label: node.name, host: endpoint.host, port: endpoint.port, username: cluster.plan.stackUser.name, privateKey: cluster.plan.clusterKey.private, hostKey: node.hostKey.public },
         { signal: io.signal, budgetMs: 30_000 },

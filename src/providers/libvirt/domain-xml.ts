@@ -4,6 +4,7 @@
  */
 import type { ClusterPlan, NicPlan, NodePlan } from '../../plan/plan.js';
 import { el, renderXml, type XmlElement } from './xml.js';
+import { diskVolumeName, seedVolumeName } from '../names.js';
 
 export const METADATA_NS = 'https://devcluster.dev/xmlns/libvirt/1';
 
@@ -53,8 +54,8 @@ export function domainSpecFor(
     vcpus: node.cpus,
     accel: options.accel,
     pool: options.pool,
-    diskVolume: `${node.resourcePrefix}-disk.qcow2`,
-    seedVolume: `${node.resourcePrefix}-seed.iso`,
+    diskVolume: diskVolumeName(node.resourcePrefix),
+    seedVolume: seedVolumeName(node.resourcePrefix),
     nics: node.nics.map((nic) => ({ mac: nic.mac, source: source(nic), promiscuous: nic.promiscuous })),
     consoleLog: options.consoleLog,
   };

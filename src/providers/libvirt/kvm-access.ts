@@ -108,12 +108,5 @@ export async function kvmAccess(root = '/'): Promise<KvmAccess | undefined> {
   };
 }
 
-/** A URI of this host's own system libvirt (where /dev/kvm here is the one qemu opens as libvirt's user). */
-export function isLocalSystemUri(uri: string): boolean {
-  return /^qemu(\+unix)?:\/\/\/system(\?|$)/.test(uri);
-}
-
-/** A URI whose hypervisor runs on this host (no host name in it). */
-export function isLocalUri(uri: string): boolean {
-  return /^[a-z0-9+]+:\/\/\//.test(uri);
-}
+/** The URI rules live in uri.ts; re-exported for the callers of this module. */
+export { isLocalSystemUri, isLocalUri } from './uri.js';

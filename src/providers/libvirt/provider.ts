@@ -1,10 +1,10 @@
 /**
  * The libvirt provider: domains through @unraid/libvirt, networks and volumes through virsh.
- * Every resource is named dc-<cluster>-<node>-…; domains and the network also carry devcluster
- * metadata, which is how clusters are found — never a private list.
+ * Every resource is named by names.ts (dc-<cluster>-<node>-…); domains and the network also carry
+ * devcluster metadata, which is how clusters are found — never a private list. The object holds only
+ * an open connection (closed by `close`) and what saves repeated work: a fresh one per call works the same.
  */
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
@@ -12,15 +12,26 @@ import { DevclusterError } from '../../errors.js';
 import type { Ctx } from '../../events.js';
 import type { CachedImage } from '../../images/cache.js';
 import type { SeedFiles } from '../../cloudinit/seed.js';
-import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
-import type { NodeState, NodeStatus, Provider, SshEndpoint } from '../provider.js';
+import {
+  clusterNetworkName,
+  clusterOfNetworkName,
+  consoleLogName,
+  domainLogName,
+  libvirtBaseVolumeName,
+  nodeResourcePrefix,
+  nodeVolumeNames,
+} from '../names.js';
+import type { NodeState, NodeStatus, Provider, SshEndpoint, StopResult } from '../provider.js';
+import { makeSeedIso } from '../shared/seed-iso.js';
+import { stopWithinBudget } from '../shared/stop.js';
 import { detectHostVirt, type AcceleratorSetting, type HostVirt } from './accel.js';
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
 import { bridgeNameFor, networkXml } from './network-xml.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
 import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
+import { isSessionUri, networkUriFor } from './uri.js';
 
 type Hypervisor = LibvirtHypervisor;
 type Domain = LibvirtDomain;
@@ -83,11 +94,11 @@ export class LibvirtProvider implements Provider {
 
   /** qemu:///session (a user's own libvirt) has no networks: they live in qemu:///system. */
   get isSession(): boolean {
-    return /^qemu(\+[a-z]+)?:\/\/[^/]*\/session/.test(this.uri);
+    return isSessionUri(this.uri);
   }
 
   private get networkUri(): string {
-    return this.isSession ? this.uri.replace('/session', '/system') : this.uri;
+    return networkUriFor(this.uri);
   }
 
   /** Session domains reach the bridge through qemu-bridge-helper, which bridge.conf must allow. */
@@ -171,7 +182,7 @@ export class LibvirtProvider implements Provider {
     for (const net of nets) {
       const info = await virsh(this.networkUri, ['net-info', net], { signal }).then((r) => r.stdout, () => '');
       if (/^Bridge:\s*(\S+)/m.exec(info)?.[1] !== iface) continue;
-      const cluster = net.startsWith('dc-') ? net.slice(3) : undefined;
+      const cluster = clusterOfNetworkName(net);
       return cluster
         ? `the addresses are held by network ${net} (interface ${iface}) of devcluster cluster "${cluster}": run \`devcluster down\` in that cluster's folder (or \`virsh net-destroy ${net}\`), or pick another network.cidr`
         : `the addresses are held by libvirt network ${net} (interface ${iface}): stop it (\`virsh net-destroy ${net}\`) or pick another network.cidr`;
@@ -196,7 +207,7 @@ export class LibvirtProvider implements Provider {
    * together share one import (and one check).
    */
   ensureBaseVolume(image: CachedImage, ctx: Ctx): Promise<string> {
-    const name = `dc-base-${image.algorithm}-${image.hash.slice(0, 16)}.${image.format}`;
+    const name = libvirtBaseVolumeName(image);
     let pending = this.baseVolumes.get(name);
     if (!pending) {
       pending = this.importBaseVolume(name, image, ctx);
@@ -230,7 +241,7 @@ export class LibvirtProvider implements Provider {
       accel: virt.accel,
       nested: virt.nested,
       pool: this.options.pool,
-      consoleLog: join(this.consoleDir(), `${node.resourcePrefix}-console.log`),
+      consoleLog: join(this.consoleDir(), consoleLogName(node.resourcePrefix)),
       bridgeIsBridge,
       ...(this.isSession ? { sessionBridge: bridgeNameFor(plan.name) } : {}),
     });
@@ -244,15 +255,12 @@ export class LibvirtProvider implements Provider {
     }
     // The seed is made afresh whenever the domain is (re)defined: a changed plan reaches the node.
     if (volumes.has(spec.seedVolume)) await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, spec.seedVolume], opts);
-    const dir = await mkdtemp(join(tmpdir(), 'dc-seed-'));
+    const iso = await makeSeedIso(seed, ctx.signal);
     try {
-      const iso = join(dir, 'seed.iso');
-      await writeSeedIso(seed, iso, { signal: ctx.signal });
-      const size = (await stat(iso)).size;
-      await virsh(this.uri, ['vol-create-as', this.options.pool, spec.seedVolume, String(size), '--format', 'raw'], opts);
-      await virsh(this.uri, ['vol-upload', '--pool', this.options.pool, spec.seedVolume, iso], opts);
+      await virsh(this.uri, ['vol-create-as', this.options.pool, spec.seedVolume, String(iso.size), '--format', 'raw'], opts);
+      await virsh(this.uri, ['vol-upload', '--pool', this.options.pool, spec.seedVolume, iso.path], opts);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await iso.dispose();
     }
     const hv = await this.connection();
     await hv.domainDefineXML(domainXml(spec)).catch((error: unknown) => {
@@ -278,20 +286,19 @@ export class LibvirtProvider implements Provider {
     });
   }
 
-  async stopNode(plan: ClusterPlan, name: string, budgetMs: number, ctx: Ctx): Promise<'shutdown' | 'forced' | 'already-stopped'> {
-    const domain = await this.lookup(`dc-${plan.name}-${name}`);
+  async stopNode(_plan: ClusterPlan, node: NodePlan, budgetMs: number, ctx: Ctx): Promise<StopResult> {
+    const domain = await this.lookup(node.resourcePrefix);
     if (!domain) return 'already-stopped';
     const hv = await this.connection();
-    if (STATE_NAMES[(await hv.domainGetInfo(domain)).state] === 'stopped') return 'already-stopped';
-    await hv.domainShutdown(domain).catch(() => undefined);
-    const deadline = Date.now() + budgetMs;
-    while (Date.now() < deadline) {
-      ctx.signal.throwIfAborted();
-      if (STATE_NAMES[(await hv.domainGetInfo(domain)).state] === 'stopped') return 'shutdown';
-      await sleep(1000, undefined, { signal: ctx.signal });
-    }
-    await hv.domainDestroy(domain).catch(() => undefined);
-    return 'forced';
+    return stopWithinBudget(
+      {
+        isOn: async () => STATE_NAMES[(await hv.domainGetInfo(domain)).state] !== 'stopped',
+        acpi: () => hv.domainShutdown(domain).catch(() => undefined),
+        force: () => hv.domainDestroy(domain).catch(() => undefined),
+      },
+      budgetMs,
+      ctx.signal,
+    );
   }
 
   async listNodes(cluster: string | undefined, _ctx: Ctx): Promise<NodeStatus[]> {
@@ -333,7 +340,8 @@ export class LibvirtProvider implements Provider {
       }
     }
     for (const node of names) {
-      for (const volume of [`dc-${cluster}-${node}-disk.qcow2`, `dc-${cluster}-${node}-seed.iso`]) {
+      const prefix = nodeResourcePrefix(cluster, node);
+      for (const volume of nodeVolumeNames(prefix)) {
         try {
           if (await this.volumeExists(volume, ctx.signal)) {
             await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, volume], { signal: ctx.signal });
@@ -344,14 +352,14 @@ export class LibvirtProvider implements Provider {
         }
       }
       // Our console log, and the log libvirt itself keeps per domain name.
-      for (const log of [join(this.consoleDir(), `dc-${cluster}-${node}-console.log`), join(this.consoleDir(), `dc-${cluster}-${node}.log`)]) {
+      for (const log of [join(this.consoleDir(), consoleLogName(prefix)), join(this.consoleDir(), domainLogName(prefix))]) {
         if (await stat(log).then(() => true, () => false)) {
           await rm(log, { force: true });
           removed.push(`log ${log}`);
         }
       }
     }
-    const network = `dc-${cluster}`;
+    const network = clusterNetworkName(cluster);
     try {
       if (await virshOk(this.networkUri, ['net-info', network], { signal: ctx.signal })) {
         const xml = (await virsh(this.networkUri, ['net-dumpxml', network], { signal: ctx.signal })).stdout;
@@ -388,7 +396,7 @@ export class LibvirtProvider implements Provider {
       (r) => r.stdout.trim(),
       () => '',
     );
-    const log = join(libvirtLogDir(this.uri), `${name}.log`);
+    const log = join(libvirtLogDir(this.uri), domainLogName(name));
     let errors = await domainErrorLines(libvirtLogDir(this.uri), name);
     // qemu's words reach the log through virtlogd: give them a moment if they are not there yet.
     if (errors.length === 0) errors = await sleep(500, undefined, { signal: ctx.signal }).then(() => domainErrorLines(libvirtLogDir(this.uri), name));
@@ -399,11 +407,17 @@ export class LibvirtProvider implements Provider {
   }
 
   async consoleTail(_plan: ClusterPlan, node: NodePlan, bytes: number): Promise<string> {
-    const text = await readFile(join(this.consoleDir(), `${node.resourcePrefix}-console.log`), 'utf8').catch(() => '');
+    const text = await readFile(join(this.consoleDir(), consoleLogName(node.resourcePrefix)), 'utf8').catch(() => '');
     return text.slice(-bytes);
   }
 
-  sshEndpoint(_plan: ClusterPlan, node: NodePlan): SshEndpoint {
-    return { host: node.ip, port: 22 };
+  /** The address in the domain's own tags (what it was made with), port 22. */
+  async sshEndpoint(plan: ClusterPlan, node: NodePlan, _ctx: Ctx): Promise<SshEndpoint> {
+    const domain = await this.lookup(node.resourcePrefix);
+    const tags = domain ? domainTags(await (await this.connection()).domainGetXMLDesc(domain)) : undefined;
+    if (!tags?.ip || tags.cluster !== plan.name) {
+      throw new DevclusterError('NODE_NOT_FOUND', `node ${node.name} of cluster ${plan.name} does not exist`, { hint: 'run `devcluster up`' });
+    }
+    return { host: tags.ip, port: 22 };
   }
 }

@@ -9,10 +9,11 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isSessionUri } from './uri.js';
 
 /** Where libvirt keeps the domain logs for a connection URI. */
 export function libvirtLogDir(uri: string): string {
-  if (/\/session/.test(uri)) return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'libvirt/qemu/log');
+  if (isSessionUri(uri)) return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'libvirt/qemu/log');
   return '/var/log/libvirt/qemu';
 }
 

@@ -12,9 +12,6 @@ export function groupOf(cluster: string): string {
   return `/devcluster/${cluster}`;
 }
 
-export function baseVmName(hash: string): string {
-  return `dc-base-${hash.slice(0, 16)}`;
-}
 
 /** VBoxManage writes MACs as 12 hex digits without separators. */
 export function vboxMac(mac: string): string {

@@ -32,6 +32,11 @@ export function parseHostOnlyIfs(text: string): HostOnlyIf[] {
   return out;
 }
 
+/** The host-only interface whose host address is `gateway` (read only), if there is one. */
+export async function findHostOnly(vbox: VBoxManage, gateway: string, signal: AbortSignal): Promise<string | undefined> {
+  return parseHostOnlyIfs((await vbox.run(['list', 'hostonlyifs'], { signal })).stdout).find((i) => i.ip === gateway)?.name;
+}
+
 /** Interface name → the clusters recorded as using it (only interfaces devcluster created). */
 export async function owners(vbox: VBoxManage, signal?: AbortSignal): Promise<Map<string, string[]>> {
   const data = parseExtraData((await vbox.run(['getextradata', 'global', 'enumerate'], signal ? { signal } : {})).stdout);

@@ -180,7 +180,7 @@ describe('VirtualBox provider: host-only interface ownership and the session loc
     const plan = await planOf(`network: { cidr: 192.168.157.0/24 }\nnodes:\n  - { name: controller, role: controller, cpus: 1, memory: 512MiB, disk: 2GiB }\n`, s.work);
     await upOf(s.provider, plan, s.image);
     const ctx = quietCtx();
-    expect(await s.provider.stopNode(plan, 'controller', 300, ctx)).toBe('forced');
+    expect(await s.provider.stopNode(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, 300, ctx)).toBe('forced');
     expect(vbox(s.env, 'showvminfo', 'dc-gold-controller', '--machinereadable')).toContain('SessionName="headless"');
     await s.provider.startNode(plan, plan.nodes[0] as (typeof plan.nodes)[0] & object, ctx);
     expect((await s.provider.listNodes('gold', ctx)).map((n) => n.state)).toEqual(['running']);

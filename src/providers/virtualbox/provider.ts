@@ -7,21 +7,24 @@
  * which is how `status` and `down` find them; the host-only interface devcluster creates is recorded
  * in the global extradata (hostonly.ts), which is how `down` knows it may remove it. A VM that has
  * just powered off stays locked until its process has gone (session.ts): deleting and starting wait.
+ * The object keeps nothing between calls: the host-only interface is found by its address and the
+ * SSH port read from the VM's own NAT rule, every time.
  */
 import { readFile, rm, stat } from 'node:fs/promises';
 import { freePort } from '../../net/free-port.js';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DevclusterError } from '../../errors.js';
 import type { Ctx } from '../../events.js';
 import type { CachedImage } from '../../images/cache.js';
 import type { SeedFiles } from '../../cloudinit/seed.js';
-import { writeSeedIso } from '../../cloudinit/seed-iso.js';
 import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
 import { run } from '../../process/run.js';
-import type { NodeState, NodeStatus, Provider, SshEndpoint } from '../provider.js';
-import { BASE_SNAPSHOT, baseVmArgs, baseVmName, cloneArgs, groupOf, modifyNodeArgs, ostypeFor, seedArgs, TAG, tagArgs } from './args.js';
-import { ensureHostOnly, releaseHostOnly } from './hostonly.js';
+import { isNodeResourceName, vboxBaseVmName } from '../names.js';
+import type { NodeState, NodeStatus, Provider, SshEndpoint, StopResult } from '../provider.js';
+import { makeSeedIso } from '../shared/seed-iso.js';
+import { stopWithinBudget } from '../shared/stop.js';
+import { BASE_SNAPSHOT, baseVmArgs, cloneArgs, groupOf, modifyNodeArgs, ostypeFor, seedArgs, TAG, tagArgs } from './args.js';
+import { ensureHostOnly, findHostOnly, releaseHostOnly } from './hostonly.js';
 import { SESSION_BUDGET_MS, whenUnlocked } from './session.js';
 import { parseExtraData, parseMachineReadable, VBoxManage, type VBoxOptions } from './vboxmanage.js';
 
@@ -41,10 +44,6 @@ interface VmInfo {
 export class VirtualBoxProvider implements Provider {
   readonly name = 'virtualbox' as const;
   private readonly vbox: VBoxManage;
-  private hostOnly: string | undefined;
-  private nestedSupported: boolean | undefined;
-  /** SSH ports of the nodes seen (from their extradata), for sshEndpoint. */
-  private readonly ports = new Map<string, number>();
   private readonly sessionBudgetMs: number;
 
   constructor(options: VirtualBoxProviderOptions = {}) {
@@ -65,7 +64,7 @@ export class VirtualBoxProvider implements Provider {
 
   private async clusterVms(cluster: string | undefined, signal: AbortSignal): Promise<VmInfo[]> {
     const out: VmInfo[] = [];
-    for (const name of (await this.vms(signal)).filter((n) => n.startsWith('dc-') && !n.startsWith('dc-base-'))) {
+    for (const name of (await this.vms(signal)).filter(isNodeResourceName)) {
       const vm = await this.vmInfo(name, signal);
       const owner = vm.tags.get(`${TAG}/cluster`);
       if (!owner || !vm.tags.get(`${TAG}/node`)) continue;
@@ -77,14 +76,23 @@ export class VirtualBoxProvider implements Provider {
 
   /** The host-only interface whose host address is the plan's gateway; made (and recorded) when missing. */
   async ensureNetwork(plan: ClusterPlan, ctx: Ctx): Promise<void> {
-    const version = await this.vbox.version(ctx.signal);
-    this.nestedSupported = version.major > 6 || (version.major === 6 && version.minor >= 1);
-    this.hostOnly = await ensureHostOnly(this.vbox, plan.name, plan.network.gateway, plan.network.netmask, plan.network.prefix, ctx.signal);
+    await this.hostOnlyOf(plan, ctx, true);
+  }
+
+  /**
+   * The cluster's host-only interface. `ensure` (or none found by its address yet) makes it, after
+   * refusing a VirtualBox older than 6.1 (version.ts): the nodes' nested VT-x needs 6.1.
+   */
+  private async hostOnlyOf(plan: ClusterPlan, ctx: Ctx, ensure: boolean): Promise<string> {
+    const found = ensure ? undefined : await findHostOnly(this.vbox, plan.network.gateway, ctx.signal);
+    if (found) return found;
+    await this.vbox.version(ctx.signal);
+    return ensureHostOnly(this.vbox, plan.name, plan.network.gateway, plan.network.netmask, plan.network.prefix, ctx.signal);
   }
 
   /** The base VM of an image: its VDI and a snapshot to clone from, made once. */
   private async ensureBase(plan: ClusterPlan, image: CachedImage, ctx: Ctx): Promise<string> {
-    const name = baseVmName(image.hash);
+    const name = vboxBaseVmName(image.hash);
     if ((await this.vms(ctx.signal)).includes(name)) return name;
     ctx.report({ kind: 'phase', label: 'image', message: `converting ${image.name ?? image.url} to VDI for VirtualBox` });
     const [create, storagectl] = baseVmArgs(name, ostypeFor(plan.image)) as [string[], string[]];
@@ -107,12 +115,8 @@ export class VirtualBoxProvider implements Provider {
 
   async createNode(plan: ClusterPlan, node: NodePlan, image: CachedImage, seed: SeedFiles, ctx: Ctx): Promise<'created' | 'exists'> {
     const vm = node.resourcePrefix;
-    if ((await this.vms(ctx.signal)).includes(vm)) {
-      const port = Number((await this.vmInfo(vm, ctx.signal)).tags.get(`${TAG}/ssh-port`));
-      if (port > 0) this.ports.set(`${plan.name}/${node.name}`, port);
-      return 'exists';
-    }
-    if (this.hostOnly === undefined) await this.ensureNetwork(plan, ctx);
+    if ((await this.vms(ctx.signal)).includes(vm)) return 'exists';
+    const hostOnlyInterface = await this.hostOnlyOf(plan, ctx, false);
     const base = await this.ensureBase(plan, image, ctx);
     await this.vbox.run(cloneArgs(base, node, plan.name), { signal: ctx.signal, timeoutMs: 600_000 });
     try {
@@ -121,13 +125,11 @@ export class VirtualBoxProvider implements Provider {
       const disk = info.get(`SATA-0-0`);
       if (!disk) throw new DevclusterError('VBOX_FAILED', `the clone ${vm} has no disk on SATA port 0`);
       await this.vbox.run(['modifymedium', 'disk', disk, '--resize', String(Math.round(node.diskBytes / 1048576))], { signal: ctx.signal });
-      const iso = join(folder, 'seed.iso');
-      await writeSeedIso(seed, iso, { signal: ctx.signal });
-      await this.vbox.run(seedArgs(vm, iso), { signal: ctx.signal });
+      const iso = await makeSeedIso(seed, ctx.signal, folder);
+      await this.vbox.run(seedArgs(vm, iso.path), { signal: ctx.signal });
       const sshPort = await freePort();
-      await this.vbox.run(modifyNodeArgs(plan, node, { sshPort, hostOnlyInterface: this.hostOnly as string, consoleLog: join(folder, 'console.log'), nested: this.nestedSupported ?? true }), { signal: ctx.signal });
+      await this.vbox.run(modifyNodeArgs(plan, node, { sshPort, hostOnlyInterface, consoleLog: join(folder, 'console.log'), nested: true }), { signal: ctx.signal });
       for (const args of tagArgs(plan, node, sshPort)) await this.vbox.run(args, { signal: ctx.signal });
-      this.ports.set(`${plan.name}/${node.name}`, sshPort);
     } catch (error) {
       // Nothing half-made stays behind.
       await this.deleteVm(vm).catch(() => undefined);
@@ -150,27 +152,25 @@ export class VirtualBoxProvider implements Provider {
     await whenUnlocked(this.vbox, node.resourcePrefix, this.sessionBudgetMs, ctx.signal, start);
   }
 
-  async stopNode(plan: ClusterPlan, name: string, budgetMs: number, ctx: Ctx): Promise<'shutdown' | 'forced' | 'already-stopped'> {
-    const vm = `dc-${plan.name}-${name}`;
-    const state = async () => parseMachineReadable((await this.vbox.run(['showvminfo', vm, '--machinereadable'], { signal: ctx.signal })).stdout).get('VMState');
-    if (!(await this.vms(ctx.signal)).includes(vm) || (await state()) !== 'running') return 'already-stopped';
-    await this.vbox.run(['controlvm', vm, 'acpipowerbutton'], { signal: ctx.signal });
-    const deadline = Date.now() + budgetMs;
-    while (Date.now() < deadline) {
-      if ((await state()) !== 'running') return 'shutdown';
-      await sleep(Math.min(1000, Math.max(100, deadline - Date.now())), undefined, { signal: ctx.signal });
-    }
-    if ((await state()) !== 'running') return 'shutdown';
-    await this.vbox.run(['controlvm', vm, 'poweroff'], { signal: ctx.signal });
-    return 'forced';
+  async stopNode(_plan: ClusterPlan, node: NodePlan, budgetMs: number, ctx: Ctx): Promise<StopResult> {
+    const vm = node.resourcePrefix;
+    const running = async () => parseMachineReadable((await this.vbox.run(['showvminfo', vm, '--machinereadable'], { signal: ctx.signal })).stdout).get('VMState') === 'running';
+    if (!(await this.vms(ctx.signal)).includes(vm)) return 'already-stopped';
+    return stopWithinBudget(
+      {
+        isOn: running,
+        acpi: async () => void (await this.vbox.run(['controlvm', vm, 'acpipowerbutton'], { signal: ctx.signal })),
+        force: async () => void (await this.vbox.run(['controlvm', vm, 'poweroff'], { signal: ctx.signal })),
+      },
+      budgetMs,
+      ctx.signal,
+    );
   }
 
   async listNodes(cluster: string, ctx: Ctx): Promise<NodeStatus[]> {
     const out: NodeStatus[] = [];
     for (const vm of await this.clusterVms(cluster, ctx.signal)) {
       const node = vm.tags.get(`${TAG}/node`) as string;
-      const port = Number(vm.tags.get(`${TAG}/ssh-port`));
-      if (port > 0) this.ports.set(`${cluster}/${node}`, port);
       const status: NodeStatus = { cluster, node, role: vm.tags.get(`${TAG}/role`) ?? '', state: STATES[vm.info.get('VMState') ?? ''] ?? 'other', resource: vm.name };
       const ip = vm.tags.get(`${TAG}/ip`);
       if (ip) status.ip = ip;
@@ -212,9 +212,28 @@ export class VirtualBoxProvider implements Provider {
     return text.slice(-bytes);
   }
 
-  sshEndpoint(plan: ClusterPlan, node: NodePlan): SshEndpoint {
-    const port = this.ports.get(`${plan.name}/${node.name}`);
-    if (port === undefined) throw new DevclusterError('NODE_NOT_FOUND', `node ${node.name} has no SSH port forward yet`, { hint: 'run `devcluster up`' });
-    return { host: '127.0.0.1', port };
+  /** The host side of the VM's own `ssh` NAT rule (`Forwarding(N)="ssh,tcp,127.0.0.1,PORT,,22"`), read each time. */
+  async sshEndpoint(plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<SshEndpoint> {
+    const vm = (await this.vms(ctx.signal)).includes(node.resourcePrefix) ? await this.vmInfo(node.resourcePrefix, ctx.signal) : undefined;
+    if (!vm || vm.tags.get(`${TAG}/cluster`) !== plan.name) {
+      throw new DevclusterError('NODE_NOT_FOUND', `node ${node.name} of cluster ${plan.name} does not exist`, { hint: 'run `devcluster up`' });
+    }
+    const endpoint = sshForward(vm.info);
+    if (!endpoint) throw new DevclusterError('NODE_NOT_FOUND', `node ${node.name} has no SSH port forward`, { hint: 'run `devcluster down`, then `devcluster up`' });
+    return endpoint;
   }
+
+  /** Nothing is held open between calls. */
+  async close(): Promise<void> {}
+}
+
+/** The `ssh` rule of a VM's NAT port forwards (showvminfo --machinereadable), as host and port. */
+export function sshForward(info: ReadonlyMap<string, string>): SshEndpoint | undefined {
+  for (const [key, value] of info) {
+    if (!/^Forwarding\(\d+\)$/.test(key)) continue;
+    const [name, proto, hostIp, hostPort, , guestPort] = value.split(',');
+    const port = Number(hostPort);
+    if (name === 'ssh' && proto === 'tcp' && guestPort === '22' && Number.isInteger(port) && port > 0) return { host: hostIp || '127.0.0.1', port };
+  }
+  return undefined;
 }

@@ -1,0 +1,66 @@
+/**
+ * Every name devcluster gives a hypervisor resource, in one place. A node's resources all start with
+ * its prefix `dc-<cluster>-<node>` (the plan's `resourcePrefix`); the cluster's network is
+ * `dc-<cluster>`; base images shared by clusters are `dc-base-…`. `down` finds volumes and logs by
+ * these exact names, so they must be made here and nowhere else.
+ */
+
+/** What every devcluster resource name starts with. */
+export const NAME_PREFIX = 'dc-';
+/** What base images (shared by every cluster) start with. */
+export const BASE_PREFIX = 'dc-base-';
+
+/** The cluster's own network (libvirt): `dc-<cluster>`. */
+export function clusterNetworkName(cluster: string): string {
+  return `${NAME_PREFIX}${cluster}`;
+}
+
+/** The cluster a network name says it belongs to (only a `dc-` name; its tags decide for sure). */
+export function clusterOfNetworkName(name: string): string | undefined {
+  return name.startsWith(NAME_PREFIX) && !name.startsWith(BASE_PREFIX) ? name.slice(NAME_PREFIX.length) : undefined;
+}
+
+/** A node's prefix, also its VM/domain name: `dc-<cluster>-<node>`. */
+export function nodeResourcePrefix(cluster: string, node: string): string {
+  return `${NAME_PREFIX}${cluster}-${node}`;
+}
+
+/** The node's copy-on-write disk volume (libvirt). */
+export function diskVolumeName(prefix: string): string {
+  return `${prefix}-disk.qcow2`;
+}
+
+/** The node's cloud-init seed volume (libvirt). */
+export function seedVolumeName(prefix: string): string {
+  return `${prefix}-seed.iso`;
+}
+
+/** The node's serial console log file (libvirt; in the console folder). */
+export function consoleLogName(prefix: string): string {
+  return `${prefix}-console.log`;
+}
+
+/** The log libvirt itself keeps per domain (in its log folder). */
+export function domainLogName(prefix: string): string {
+  return `${prefix}.log`;
+}
+
+/** Every file-like resource of a node (libvirt): its volumes, then its logs. */
+export function nodeVolumeNames(prefix: string): string[] {
+  return [diskVolumeName(prefix), seedVolumeName(prefix)];
+}
+
+/** The imported cloud image in a libvirt pool, by its checksum: shared by every cluster. */
+export function libvirtBaseVolumeName(image: { algorithm: string; hash: string; format: string }): string {
+  return `${BASE_PREFIX}${image.algorithm}-${image.hash.slice(0, 16)}.${image.format}`;
+}
+
+/** The VirtualBox base VM of a cloud image, by its checksum: shared by every cluster. */
+export function vboxBaseVmName(hash: string): string {
+  return `${BASE_PREFIX}${hash.slice(0, 16)}`;
+}
+
+/** A node VM name (not a base): what `status` and `down` look at before reading tags. */
+export function isNodeResourceName(name: string): boolean {
+  return name.startsWith(NAME_PREFIX) && !name.startsWith(BASE_PREFIX);
+}
