@@ -13,6 +13,7 @@ import type { Secrets, PasswordName } from '../state/secrets.js';
 import { assignAddresses, assignMacs } from './addresses.js';
 import { planServices, type ServicePlan } from './services.js';
 import { grenadeBranches } from '../config/grenade.js';
+import { clusterNetworkName, nodeResourcePrefix } from '../providers/names.js';
 
 export interface HostKeyPlan {
   type: string;
@@ -167,7 +168,7 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
       cpus: node.cpus ?? defaults.cpus,
       memoryBytes: parseSize(node.memory ?? defaults.memory) as number,
       diskBytes: parseSize(node.disk ?? defaults.disk) as number,
-      resourcePrefix: `dc-${config.name}-${node.name}`,
+      resourcePrefix: nodeResourcePrefix(config.name, node.name),
       hostKey: {
         type: hostKey.public.split(' ')[0] as string,
         public: hostKey.public,
@@ -192,7 +193,7 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
     netmask: netmask(cidr.prefix),
     gateway: formatIPv4(cidr.gateway),
     dns: [formatIPv4(cidr.gateway)],
-    resourceName: `dc-${config.name}`,
+    resourceName: clusterNetworkName(config.name),
   };
   if (config.network.bridge_interface !== undefined) network.bridgeInterface = config.network.bridge_interface;
 

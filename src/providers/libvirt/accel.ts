@@ -42,12 +42,30 @@ export function chooseAccel(setting: AcceleratorSetting, probe: KvmProbeResult |
   return { accel: tcg, nested: false, reason: `KVM cannot run a guest here (${why}): guests use TCG emulation, 10–20× slower`, ...withProbe };
 }
 
-async function nestedParameter(root: string): Promise<boolean> {
-  for (const module of ['kvm_intel', 'kvm_amd']) {
-    const value = await readFile(join(root, 'sys/module', module, 'parameters/nested'), 'utf8').catch(() => '');
-    if (/^(Y|1)/.test(value.trim())) return true;
+export interface NestedParameter {
+  module: 'kvm_intel' | 'kvm_amd';
+  /** As the kernel prints it (Y/N, 1/0), trimmed. */
+  value: string;
+  on: boolean;
+}
+
+/**
+ * The host kvm module's `nested` parameter (/sys/module/kvm_{intel,amd}/parameters/nested): the one
+ * place that reads it, for `up` (nodesNestKvm, hostNestsKvm) and doctor's nested check. undefined when
+ * neither module says (not loaded, or KVM built in without the parameter).
+ */
+export async function readNestedParameter(root: string): Promise<NestedParameter | undefined> {
+  for (const module of ['kvm_intel', 'kvm_amd'] as const) {
+    const text = await readFile(join(root, 'sys/module', module, 'parameters/nested'), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const value = text.trim();
+    return { module, value, on: ['y', '1'].includes(value.toLowerCase()) };
   }
-  return false;
+  return undefined;
+}
+
+async function nestedParameter(root: string): Promise<boolean> {
+  return (await readNestedParameter(root))?.on === true;
 }
 
 export interface DetectOptions extends Omit<KvmProbeOptions, 'root'> {

@@ -1,6 +1,6 @@
 /** One answer per URI for every question the libvirt provider and doctor ask of it. */
 import { describe, expect, it } from 'vitest';
-import { isLocalSessionUri, isLocalSystemUri, isLocalUri, isSessionUri, isSystemUri, networkUriFor, parseLibvirtUri } from './uri.js';
+import { isHostDaemonUri, isLocalSessionUri, isLocalSystemUri, isLocalUri, isSessionUri, isSystemUri, networkUriFor, parseLibvirtUri } from './uri.js';
 
 describe('libvirt URIs', () => {
   it.each([
@@ -23,8 +23,12 @@ describe('libvirt URIs', () => {
     }).toEqual({ session, system, local, localSystem, localSession, network });
   });
 
+  it("this host's system daemon is the one at its usual socket: doctor can start it and fix its group", () => {
+    expect(['qemu:///system', 'qemu+unix:///system', 'qemu+unix:///system?socket=/run/x', 'qemu:///session', 'qemu+ssh://h/system'].map(isHostDaemonUri)).toEqual([true, true, false, false, false]);
+  });
+
   it('parses the parts, and refuses what is not a URI', () => {
-    expect(parseLibvirtUri('qemu+ssh://root@h:2222/system?keyfile=/k')).toEqual({ driver: 'qemu', transport: 'ssh', host: 'root@h:2222', path: '/system' });
+    expect(parseLibvirtUri('qemu+ssh://root@h:2222/system?keyfile=/k')).toEqual({ driver: 'qemu', transport: 'ssh', host: 'root@h:2222', path: '/system', params: { keyfile: '/k' } });
     expect(parseLibvirtUri('/var/run/libvirt')).toBeUndefined();
     expect(isSessionUri('not a uri /session')).toBe(false);
   });

@@ -15,15 +15,18 @@ export interface LibvirtUri {
   host: string;
   /** `/system`, `/session`, `/default` (test driver), … */
   path: string;
+  /** The query's parameters (`socket`, `keyfile`, …). */
+  params: Record<string, string>;
 }
 
-const URI = /^([a-z0-9]+)(?:\+([a-z0-9]+))?:\/\/([^/?]*)(\/[^?]*)?(?:\?.*)?$/i;
+const URI = /^([a-z0-9]+)(?:\+([a-z0-9]+))?:\/\/([^/?]*)(\/[^?]*)?(?:\?(.*))?$/i;
 
 /** The parts of a libvirt URI; undefined when it is not one. */
 export function parseLibvirtUri(uri: string): LibvirtUri | undefined {
   const match = URI.exec(uri.trim());
   if (!match) return undefined;
-  return { driver: (match[1] as string).toLowerCase(), transport: match[2]?.toLowerCase(), host: match[3] ?? '', path: match[4] ?? '' };
+  const params = Object.fromEntries(new URLSearchParams(match[5] ?? ''));
+  return { driver: (match[1] as string).toLowerCase(), transport: match[2]?.toLowerCase(), host: match[3] ?? '', path: match[4] ?? '', params };
 }
 
 /** A qemu session instance (a user's own libvirt, no networks of its own), on this host or another. */
@@ -47,6 +50,14 @@ export function isLocalUri(uri: string): boolean {
 /** This host's own system libvirt (where /dev/kvm here is the one qemu opens as libvirt's user). */
 export function isLocalSystemUri(uri: string): boolean {
   return isLocalUri(uri) && isSystemUri(uri);
+}
+
+/**
+ * This host's system daemon at its own socket: the one systemd (or scripts/libvirtd.sh) starts and
+ * the libvirt group may use. A `?socket=` URI names a daemon of its own, which doctor cannot start.
+ */
+export function isHostDaemonUri(uri: string): boolean {
+  return isLocalSystemUri(uri) && parseLibvirtUri(uri)?.params.socket === undefined;
 }
 
 /** A session of this host's user (its daemon, folders and /dev/kvm access are this user's). */

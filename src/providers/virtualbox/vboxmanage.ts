@@ -6,6 +6,7 @@
  */
 import { execa } from 'execa';
 import { DevclusterError } from '../../errors.js';
+import { INSTALL_HINT, isSupported, MIN_VERSION_TEXT, parseVBoxVersion, type VBoxVersion } from './version.js';
 
 export interface VBoxOptions {
   /** The VBoxManage program (default: `VBoxManage` on PATH). */
@@ -77,17 +78,13 @@ export class VBoxManage {
     return { stdout, stderr };
   }
 
-  /** VirtualBox's version, refused below 6.1 (nested virtualisation and today's CLI need it). */
-  async version(signal?: AbortSignal): Promise<{ major: number; minor: number; text: string }> {
+  /** VirtualBox's version, refused below 6.1 (version.ts: nested virtualisation and today's CLI need it). */
+  async version(signal?: AbortSignal): Promise<VBoxVersion> {
     const { stdout } = await this.run(['--version'], signal ? { signal } : {});
-    const text = stdout.trim().split('\n').pop() ?? '';
-    const match = /^(\d+)\.(\d+)/.exec(text);
-    if (!match) throw new DevclusterError('VBOX_FAILED', `VBoxManage --version printed "${text}", not a version`, { hint: 'reinstall VirtualBox' });
-    const version = { major: Number(match[1]), minor: Number(match[2]), text };
-    if (version.major < 6 || (version.major === 6 && version.minor < 1)) {
-      throw new DevclusterError('VBOX_TOO_OLD', `VirtualBox ${text} is too old: devcluster needs 6.1 or later (nested virtualisation)`, {
-        hint: 'install VirtualBox 7 from https://www.virtualbox.org/wiki/Linux_Downloads',
-      });
+    const version = parseVBoxVersion(stdout);
+    if (!version) throw new DevclusterError('VBOX_FAILED', `VBoxManage --version printed "${stdout.trim().split('\n').pop() ?? ''}", not a version`, { hint: 'reinstall VirtualBox' });
+    if (!isSupported(version)) {
+      throw new DevclusterError('VBOX_TOO_OLD', `VirtualBox ${version.text} is too old: devcluster needs ${MIN_VERSION_TEXT} or later (nested virtualisation)`, { hint: INSTALL_HINT });
     }
     return version;
   }

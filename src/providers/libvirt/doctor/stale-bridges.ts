@@ -7,8 +7,8 @@
 import { readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../process/run.js';
-import { asRoot, type Finding } from './finding.js';
+import { run } from '../../../process/run.js';
+import { asRoot, type Finding } from '../../../doctor/finding.js';
 
 export interface StaleBridgeOptions {
   uri: string;

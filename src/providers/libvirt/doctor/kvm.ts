@@ -8,10 +8,11 @@
  */
 import { join } from 'node:path';
 import { access, constants, stat } from 'node:fs/promises';
-import type { AcceleratorSetting } from '../providers/libvirt/accel.js';
-import { isLocalSystemUri, isLocalUri, kvmAccess, KVM_GROUP, KVM_UDEV_RULE_PATH } from '../providers/libvirt/kvm-access.js';
-import { probeKvm, type KvmProbeOptions, type KvmProbeResult } from '../providers/libvirt/kvm-probe.js';
-import { asRoot, type Finding } from './finding.js';
+import type { AcceleratorSetting } from '../accel.js';
+import { kvmAccess, KVM_GROUP, KVM_UDEV_RULE_PATH } from '../kvm-access.js';
+import { isLocalSessionUri, isLocalSystemUri, isLocalUri } from '../uri.js';
+import { probeKvm, type KvmProbeOptions, type KvmProbeResult } from '../kvm-probe.js';
+import { asRoot, type Finding } from '../../../doctor/finding.js';
 import { TCG_NOTE } from './host.js';
 
 
@@ -56,7 +57,7 @@ export async function checkKvm(o: KvmCheckOptions): Promise<Finding> {
     };
   }
   // qemu:///session runs qemu as the calling user; qemu:///system as libvirt's qemu user.
-  if (local && /\/session/.test(o.uri) && !(await access(kvm, constants.R_OK | constants.W_OK).then(() => true, () => false))) {
+  if (isLocalSessionUri(o.uri) && !(await access(kvm, constants.R_OK | constants.W_OK).then(() => true, () => false))) {
     return {
       id: 'kvm',
       status: 'warn',

@@ -10,9 +10,9 @@ import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from '../process/run.js';
-import { checkLibvirt, libvirtdScript, runChecks, type CheckOptions } from './checks.js';
-import { applyFixes } from './fix.js';
+import { run } from '../../../process/run.js';
+import { checkLibvirt, libvirtdScript, runChecks, type CheckOptions } from '../../../doctor/checks.js';
+import { applyFixes } from '../../../doctor/fix.js';
 
 const SCRIPT = libvirtdScript();
 const RUN_DIR = '/run/devcluster';

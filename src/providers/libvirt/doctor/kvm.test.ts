@@ -9,12 +9,12 @@ import { chmod, chown, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../config/template.js';
-import { quietCtx } from '../events.js';
-import { KVM_UDEV_RULE, KVM_UDEV_RULE_PATH } from '../providers/libvirt/kvm-access.js';
-import type { KvmProbeResult } from '../providers/libvirt/kvm-probe.js';
-import { runChecks } from './checks.js';
-import { applyFixes } from './fix.js';
+import { PACKAGE_ROOT } from '../../../config/template.js';
+import { quietCtx } from '../../../events.js';
+import { KVM_UDEV_RULE, KVM_UDEV_RULE_PATH } from '../kvm-access.js';
+import type { KvmProbeResult } from '../kvm-probe.js';
+import { runChecks } from '../../../doctor/checks.js';
+import { applyFixes } from '../../../doctor/fix.js';
 import { checkKvm, udevRuleSource, type KvmCheckOptions } from './kvm.js';
 
 // Debian's accounts as libvirt-daemon-system and qemu create them (libvirt-qemu's primary group is kvm).
