@@ -67,3 +67,41 @@ export class DevclusterError extends Error {
 export function isDevclusterError(value: unknown): value is DevclusterError {
   return value instanceof DevclusterError;
 }
+
+export interface HostCommandFailure {
+  /** Program and arguments as run, secret arguments shown as `<redacted>`. */
+  command: readonly string[];
+  /** The exit status; undefined when the command was killed (budget spent, signal). */
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  /** True when the command ran out of its budget and was killed. */
+  timedOut?: boolean;
+}
+
+/**
+ * A host command (virsh, qemu-img, xorriso…) that ran and failed: code HOST_COMMAND_FAILED unless the
+ * caller names a better one. The command, exit code and both outputs are fields (as execa keeps them),
+ * so callers match on them instead of parsing `details`, which holds the output's tail for display.
+ */
+export class HostCommandError extends DevclusterError {
+  readonly command: readonly string[];
+  readonly exitCode: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+
+  constructor(failure: HostCommandFailure, message: string, options: DevclusterErrorOptions & { code?: ErrorCode } = {}) {
+    super(options.code ?? 'HOST_COMMAND_FAILED', message, options);
+    this.name = 'HostCommandError';
+    this.command = failure.command;
+    this.exitCode = failure.exitCode;
+    this.stdout = failure.stdout;
+    this.stderr = failure.stderr;
+    this.timedOut = failure.timedOut ?? false;
+  }
+}
+
+export function isHostCommandError(value: unknown): value is HostCommandError {
+  return value instanceof HostCommandError;
+}
