@@ -7,6 +7,7 @@
 import { access } from 'node:fs/promises';
 import { PACKAGE_ROOT } from '../config/template.js';
 import { isDevclusterError } from '../errors.js';
+import { outputLines } from '../providers/shared/command-output.js';
 import type { Finding } from './finding.js';
 import type { AcceleratorSetting } from '../providers/libvirt/accel.js';
 import type { KvmProbeOptions, KvmProbeResult } from '../providers/libvirt/kvm-probe.js';
@@ -113,10 +114,10 @@ export function runOpts(o: Resolved, timeoutMs = 20_000) {
   return { env: o.env, timeoutMs, ...(o.signal ? { signal: o.signal } : {}) };
 }
 
-/** A host command's failure as one line: its output without virsh's `error: ` prefixes. */
+/** A host command's failure as one line: its output (from the error's fields) without virsh's `error: ` prefixes. */
 export function reason(error: unknown): string {
   if (isDevclusterError(error)) {
-    const lines = error.details.map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean);
+    const lines = outputLines(error).map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean);
     const useful = lines.filter((l) => !/^failed to connect to the hypervisor$/i.test(l));
     return (useful.length > 0 ? useful : lines).join('; ') || error.message;
   }

@@ -11,10 +11,11 @@ import { access, chmod, mkdtemp, readFile, rm, truncate, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DevclusterError, isDevclusterError } from '../../errors.js';
+import { DevclusterError } from '../../errors.js';
 import { probeBootSector, PROBE_STAGES, PROBE_SUCCESS } from './probe-image.js';
 import { kvmAccess } from './kvm-access.js';
 import { isLocalSystemUri, isLocalUri } from './uri.js';
+import { outputLines } from '../shared/command-output.js';
 import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { el, renderXml } from './xml.js';
 import { virsh } from './virsh.js';
@@ -81,7 +82,7 @@ function probeXml(name: string, disk: string, serialLog: string, type: 'kvm' | '
 
 /** virsh's error lines without the `error: ` prefixes and the generic first line. */
 function virshErrors(error: unknown): string[] {
-  const lines = isDevclusterError(error) ? error.details : [String(error)];
+  const lines = outputLines(error);
   const useful = lines.map((l) => l.replace(/^error:\s*/, '').trim()).filter((l) => l !== '' && !/^Failed to create domain from/.test(l));
   return useful.length > 0 ? useful : [(error as Error).message];
 }

@@ -8,7 +8,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
-import { DevclusterError } from '../../errors.js';
+import { DevclusterError, isDevclusterError } from '../../errors.js';
 import type { Ctx } from '../../events.js';
 import type { CachedImage } from '../../images/cache.js';
 import type { SeedFiles } from '../../cloudinit/seed.js';
@@ -23,6 +23,7 @@ import {
   nodeVolumeNames,
 } from '../names.js';
 import type { NodeState, NodeStatus, Provider, SshEndpoint, StopResult } from '../provider.js';
+import { outputLines } from '../shared/command-output.js';
 import { makeSeedIso } from '../shared/seed-iso.js';
 import { stopWithinBudget } from '../shared/stop.js';
 import { detectHostVirt, type AcceleratorSetting, type HostVirt } from './accel.js';
@@ -158,11 +159,10 @@ export class LibvirtProvider implements Provider {
     const info = (await virsh(this.networkUri, ['net-info', name], opts)).stdout;
     if (!/^Active:\s+yes/m.test(info)) {
       await virsh(this.networkUri, ['net-start', name], opts).catch(async (error: unknown) => {
-        const details = (error as DevclusterError).details ?? [];
         throw new DevclusterError('LIBVIRT_FAILED', `network ${name} (${plan.network.cidr}) could not start`, {
           cause: error,
-          details,
-          hint: await this.addressesInUseHint(details, ctx.signal),
+          details: isDevclusterError(error) ? error.details : [],
+          hint: await this.addressesInUseHint(outputLines(error), ctx.signal),
         });
       });
     }
@@ -174,9 +174,9 @@ export class LibvirtProvider implements Provider {
    * networkCheckRouteCollision, from /proc/net/route): say which network owns it, and for a devcluster
    * network which cluster, so the user can take that one down instead of guessing.
    */
-  private async addressesInUseHint(details: readonly string[], signal: AbortSignal): Promise<string> {
+  private async addressesInUseHint(output: readonly string[], signal: AbortSignal): Promise<string> {
     const generic = 'another network may use the same addresses: pick another network.cidr, or see `virsh net-list --all`';
-    const iface = details.map((l) => /in use by interface (\S+)/.exec(l)?.[1]).find(Boolean);
+    const iface = output.map((l) => /in use by interface (\S+)/.exec(l)?.[1]).find(Boolean);
     if (!iface) return generic;
     const nets = await virsh(this.networkUri, ['net-list', '--all', '--name'], { signal }).then((r) => r.stdout.split('\n').map((l) => l.trim()).filter(Boolean), () => [] as string[]);
     for (const net of nets) {

@@ -7,15 +7,15 @@
  * session state is not Unlocked (VBoxManageInfo.cpp showVMInfo), which is what this waits on.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DevclusterError } from '../../errors.js';
+import { DevclusterError, isHostCommandError } from '../../errors.js';
 import { parseMachineReadable, type VBoxManage } from './vboxmanage.js';
 
 /** How long a powered-off VM's process may take to release its session (VBoxHeadless saving logs etc.). */
 export const SESSION_BUDGET_MS = 60_000;
 
+/** VirtualBox refused because the VM is locked (read from the failed call's stderr, whole). */
 export function lockedError(error: unknown): boolean {
-  const e = error as { details?: readonly string[]; message?: string };
-  return /while it is locked|is already locked (for|by) a session/.test(`${e.message ?? ''}\n${(e.details ?? []).join('\n')}`);
+  return isHostCommandError(error) && /while it is locked|is already locked (for|by) a session/.test(error.stderr);
 }
 
 /**

@@ -5,7 +5,7 @@
  * holding the CPU's virtualisation (VERR_VMX_IN_VMX_ROOT_MODE on Intel, VERR_SVM_IN_USE on AMD).
  */
 import { execa } from 'execa';
-import { DevclusterError } from '../../errors.js';
+import { DevclusterError, HostCommandError } from '../../errors.js';
 import { INSTALL_HINT, isSupported, MIN_VERSION_TEXT, parseVBoxVersion, type VBoxVersion } from './version.js';
 
 export interface VBoxOptions {
@@ -24,27 +24,34 @@ export const KVM_HINT =
   'KVM holds the CPU\'s virtualisation: stop every KVM guest and unload it (`sudo modprobe -r kvm_intel kvm_amd kvm`), ' +
   'or boot with kvm.enable_virt_at_load=0 so KVM takes VT-x/AMD-V only while its guests run';
 
-/** Turn a failed call into the error a user can act on. Exported for tests. */
-export function vboxFailure(args: readonly string[], exitCode: number | undefined, stdout: string, stderr: string): DevclusterError {
+/**
+ * Turn a failed call into the error a user can act on: a HostCommandError (command, exit code, stdout
+ * and stderr as fields) with the code of the known failure. Exported for tests.
+ */
+export function vboxFailure(args: readonly string[], exitCode: number | undefined, stdout: string, stderr: string, command = 'VBoxManage'): HostCommandError {
   const shown = `VBoxManage ${args.join(' ')}`;
+  const failure = { command: [command, ...args], exitCode, stdout, stderr };
   const text = `${stderr}\n${stdout}`;
   const details = stderr.trim().split('\n').filter(Boolean).slice(-8);
   if (exitCode === 126) {
-    return new DevclusterError('VBOX_BROKEN', `${shown} could not run: the VirtualBox installation is broken (exit 126)`, {
+    return new HostCommandError(failure, `${shown} could not run: the VirtualBox installation is broken (exit 126)`, {
+      code: 'VBOX_BROKEN',
       details,
       hint: 'reinstall VirtualBox from https://www.virtualbox.org/wiki/Linux_Downloads, then run `devcluster doctor`',
     });
   }
   if (/VERR_VMX_IN_VMX_ROOT_MODE|VERR_SVM_IN_USE/.test(text)) {
-    return new DevclusterError('VBOX_KVM_CONFLICT', `${shown} failed: ${/VERR_SVM_IN_USE/.test(text) ? 'AMD-V' : 'VT-x'} is being used by another hypervisor (KVM)`, { details, hint: KVM_HINT });
+    return new HostCommandError(failure, `${shown} failed: ${/VERR_SVM_IN_USE/.test(text) ? 'AMD-V' : 'VT-x'} is being used by another hypervisor (KVM)`, { code: 'VBOX_KVM_CONFLICT', details, hint: KVM_HINT });
   }
   if (/Kernel driver not installed|vboxdrv kernel module is not loaded|VERR_VM_DRIVER_NOT_INSTALLED/.test(text)) {
-    return new DevclusterError('VBOX_DRIVER_MISSING', `${shown} failed: VirtualBox's kernel driver (vboxdrv) is not loaded`, {
+    return new HostCommandError(failure, `${shown} failed: VirtualBox's kernel driver (vboxdrv) is not loaded`, {
+      code: 'VBOX_DRIVER_MISSING',
       details,
       hint: 'load it: `sudo /sbin/vboxconfig` (needs the kernel headers; with Secure Boot, sign the modules first)',
     });
   }
-  return new DevclusterError('VBOX_FAILED', `${shown} failed${exitCode ? ` with exit code ${exitCode}` : ''}`, {
+  return new HostCommandError(failure, `${shown} failed${exitCode ? ` with exit code ${exitCode}` : ''}`, {
+    code: 'VBOX_FAILED',
     details,
     hint: 'see the VirtualBox message above; `VBoxManage list vms` shows what VirtualBox holds',
   });
@@ -74,7 +81,7 @@ export class VBoxManage {
     if (result.timedOut) throw new DevclusterError('VBOX_FAILED', `VBoxManage ${args.join(' ')} did not finish in time`, { hint: 'VirtualBox may be hung: check `VBoxManage list runningvms`' });
     const stdout = String(result.stdout);
     const stderr = String(result.stderr);
-    if (result.exitCode !== 0 || /^VBoxManage: error:/m.test(stderr)) throw vboxFailure(args, result.exitCode, stdout, stderr);
+    if (result.exitCode !== 0 || /^VBoxManage: error:/m.test(stderr)) throw vboxFailure(args, result.exitCode, stdout, stderr, this.command);
     return { stdout, stderr };
   }
 

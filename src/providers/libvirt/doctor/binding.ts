@@ -5,7 +5,7 @@
  */
 import { access, constants, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isDevclusterError } from '../../../errors.js';
+import { outputLines } from '../../shared/command-output.js';
 import { run } from '../../../process/run.js';
 import { asRoot, type Finding } from '../../../doctor/finding.js';
 import { resolveOptions, rethrowCancel, runOpts, type CheckOptions, type Resolved } from '../../../doctor/options.js';
@@ -46,7 +46,7 @@ export async function checkBinding(options: CheckOptions): Promise<Finding> {
     return { id: 'binding', status: 'ok', message: `the Node binding ${name}${version} loads and opens libvirt's test driver` };
   } catch (error) {
     rethrowCancel(error);
-    const lines = isDevclusterError(error) ? error.details : [String(error)];
+    const lines = outputLines(error);
     const text = lines.join('\n');
     // Run the fix as root only when the package folder is not ours (a global install).
     const writable = await access(o.packageRoot, constants.W_OK).then(() => true, () => false);
