@@ -1,6 +1,8 @@
 /** The resource names: what `down` looks for must be what `up` made, and bases never count as nodes. */
 import { describe, expect, it } from 'vitest';
 import {
+  BRIDGE_NAME,
+  bridgeNameFor,
   clusterNetworkName,
   clusterOfNetworkName,
   consoleLogName,
@@ -11,6 +13,7 @@ import {
   nodeResourcePrefix,
   seedVolumeName,
   vboxBaseVmName,
+  vboxGroupName,
 } from './names.js';
 
 describe('resource names', () => {
@@ -38,5 +41,15 @@ describe('resource names', () => {
   it('base images are named by their checksum, so two clusters share one', () => {
     expect(libvirtBaseVolumeName({ algorithm: 'sha256', hash: 'ab'.repeat(32), format: 'qcow2' })).toBe('dc-base-sha256-abababababababab.qcow2');
     expect(vboxBaseVmName('cd'.repeat(32))).toBe('dc-base-cdcdcdcdcdcdcdcd');
+  });
+
+  it("a cluster's bridge fits the kernel's 15 characters, is the same every time, and is what doctor looks for", () => {
+    const name = bridgeNameFor('a-cluster-with-a-long-name');
+    expect(name.length).toBeLessThanOrEqual(15);
+    expect(bridgeNameFor('a-cluster-with-a-long-name')).toBe(name);
+    expect(bridgeNameFor('other')).not.toBe(name);
+    expect(BRIDGE_NAME.test(name)).toBe(true);
+    expect(BRIDGE_NAME.test('virbr0')).toBe(false);
+    expect(vboxGroupName('alpha')).toBe('/devcluster/alpha');
   });
 });

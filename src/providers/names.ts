@@ -1,9 +1,11 @@
 /**
  * Every name devcluster gives a hypervisor resource, in one place. A node's resources all start with
  * its prefix `dc-<cluster>-<node>` (the plan's `resourcePrefix`); the cluster's network is
- * `dc-<cluster>`; base images shared by clusters are `dc-base-…`. `down` finds volumes and logs by
- * these exact names, so they must be made here and nowhere else.
+ * `dc-<cluster>` and its Linux bridge `dcb-<hash>`; base images shared by clusters are `dc-base-…`;
+ * VirtualBox groups are `/devcluster/<cluster>`. `down` finds volumes and logs by these exact names,
+ * and doctor finds stale bridges by theirs, so they are made here and nowhere else.
  */
+import { createHash } from 'node:crypto';
 
 /** What every devcluster resource name starts with. */
 export const NAME_PREFIX = 'dc-';
@@ -19,6 +21,18 @@ export function clusterNetworkName(cluster: string): string {
 export function clusterOfNetworkName(name: string): string | undefined {
   return name.startsWith(NAME_PREFIX) && !name.startsWith(BASE_PREFIX) ? name.slice(NAME_PREFIX.length) : undefined;
 }
+
+/**
+ * The cluster network's Linux bridge, named for the cluster so it is known before the network exists
+ * (session domains attach to it by name, and qemu-bridge-helper's bridge.conf must allow it): at
+ * most 15 characters, the kernel's limit.
+ */
+export function bridgeNameFor(cluster: string): string {
+  return `dcb-${createHash('sha256').update(cluster).digest('hex').slice(0, 8)}`;
+}
+
+/** What every bridge bridgeNameFor makes looks like. */
+export const BRIDGE_NAME = /^dcb-[0-9a-f]{8}$/;
 
 /** A node's prefix, also its VM/domain name: `dc-<cluster>-<node>`. */
 export function nodeResourcePrefix(cluster: string, node: string): string {
@@ -58,6 +72,11 @@ export function libvirtBaseVolumeName(image: { algorithm: string; hash: string; 
 /** The VirtualBox base VM of a cloud image, by its checksum: shared by every cluster. */
 export function vboxBaseVmName(hash: string): string {
   return `${BASE_PREFIX}${hash.slice(0, 16)}`;
+}
+
+/** The VirtualBox group of a cluster's node VMs (base VMs are in `/devcluster`). */
+export function vboxGroupName(cluster: string): string {
+  return `/devcluster/${cluster}`;
 }
 
 /** A node VM name (not a base): what `status` and `down` look at before reading tags. */

@@ -1,16 +1,11 @@
 /** The cluster's NAT network: the plan's CIDR, the host as gateway, a static DHCP entry per node. */
-import { createHash } from 'node:crypto';
+import { bridgeNameFor } from '../names.js';
 import type { ClusterPlan } from '../../plan/plan.js';
 import { METADATA_NS } from './domain-xml.js';
 import { el, renderXml } from './xml.js';
 
-/**
- * The network's Linux bridge, named for the cluster so it is known before the network exists (session
- * domains attach to it by name, and qemu-bridge-helper's bridge.conf must allow it): at most 15 chars.
- */
-export function bridgeNameFor(cluster: string): string {
-  return `dcb-${createHash('sha256').update(cluster).digest('hex').slice(0, 8)}`;
-}
+/** The bridge's name is names.ts's; re-exported for this module's callers. */
+export { bridgeNameFor } from '../names.js';
 
 export function networkXml(plan: ClusterPlan): string {
   const nodes = plan.nodes.map((n) => ({ mac: n.nics[0]!.mac, name: n.shortHostname, ip: n.ip }));

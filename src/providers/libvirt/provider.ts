@@ -14,6 +14,8 @@ import type { CachedImage } from '../../images/cache.js';
 import type { SeedFiles } from '../../cloudinit/seed.js';
 import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
 import {
+  BRIDGE_NAME,
+  bridgeNameFor,
   clusterNetworkName,
   clusterOfNetworkName,
   consoleLogName,
@@ -28,7 +30,7 @@ import { makeSeedIso } from '../shared/seed-iso.js';
 import { stopWithinBudget } from '../shared/stop.js';
 import { detectHostVirt, type AcceleratorSetting, type HostVirt } from './accel.js';
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
-import { bridgeNameFor, networkXml } from './network-xml.js';
+import { networkXml } from './network-xml.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
 import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
@@ -187,7 +189,7 @@ export class LibvirtProvider implements Provider {
         ? `the addresses are held by network ${net} (interface ${iface}) of devcluster cluster "${cluster}": run \`devcluster down\` in that cluster's folder (or \`virsh net-destroy ${net}\`), or pick another network.cidr`
         : `the addresses are held by libvirt network ${net} (interface ${iface}): stop it (\`virsh net-destroy ${net}\`) or pick another network.cidr`;
     }
-    return iface.startsWith('dcb-')
+    return BRIDGE_NAME.test(iface)
       ? `the addresses are held by ${iface}, a devcluster bridge no libvirt network owns any more: \`devcluster doctor --fix\` removes it; or pick another network.cidr`
       : `the addresses are held by host interface ${iface}: pick another network.cidr`;
   }

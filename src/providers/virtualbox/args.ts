@@ -3,15 +3,11 @@
  * as separate argv entries through execa, never through a shell.
  */
 import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
+import { vboxGroupName } from '../names.js';
 
 export const CONTROLLER = 'SATA';
 export const BASE_SNAPSHOT = 'base';
 export const TAG = 'devcluster';
-
-export function groupOf(cluster: string): string {
-  return `/devcluster/${cluster}`;
-}
-
 
 /** VBoxManage writes MACs as 12 hex digits without separators. */
 export function vboxMac(mac: string): string {
@@ -33,7 +29,7 @@ export function baseVmArgs(name: string, ostype: string): string[][] {
 }
 
 export function cloneArgs(base: string, node: NodePlan, cluster: string): string[] {
-  return ['clonevm', base, '--snapshot', BASE_SNAPSHOT, '--options', 'link', '--name', node.resourcePrefix, '--groups', groupOf(cluster), '--register'];
+  return ['clonevm', base, '--snapshot', BASE_SNAPSHOT, '--options', 'link', '--name', node.resourcePrefix, '--groups', vboxGroupName(cluster), '--register'];
 }
 
 export interface NodeVmOptions {

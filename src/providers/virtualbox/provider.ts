@@ -19,11 +19,11 @@ import type { CachedImage } from '../../images/cache.js';
 import type { SeedFiles } from '../../cloudinit/seed.js';
 import type { ClusterPlan, NodePlan } from '../../plan/plan.js';
 import { run } from '../../process/run.js';
-import { isNodeResourceName, vboxBaseVmName } from '../names.js';
+import { isNodeResourceName, vboxBaseVmName, vboxGroupName } from '../names.js';
 import type { NodeState, NodeStatus, Provider, SshEndpoint, StopResult } from '../provider.js';
 import { makeSeedIso } from '../shared/seed-iso.js';
 import { stopWithinBudget } from '../shared/stop.js';
-import { BASE_SNAPSHOT, baseVmArgs, cloneArgs, groupOf, modifyNodeArgs, ostypeFor, seedArgs, TAG, tagArgs } from './args.js';
+import { BASE_SNAPSHOT, baseVmArgs, cloneArgs, modifyNodeArgs, ostypeFor, seedArgs, TAG, tagArgs } from './args.js';
 import { ensureHostOnly, findHostOnly, releaseHostOnly } from './hostonly.js';
 import { SESSION_BUDGET_MS, whenUnlocked } from './session.js';
 import { parseExtraData, parseMachineReadable, VBoxManage, type VBoxOptions } from './vboxmanage.js';
@@ -68,7 +68,7 @@ export class VirtualBoxProvider implements Provider {
       const vm = await this.vmInfo(name, signal);
       const owner = vm.tags.get(`${TAG}/cluster`);
       if (!owner || !vm.tags.get(`${TAG}/node`)) continue;
-      if (cluster !== undefined && (owner !== cluster || vm.info.get('groups') !== groupOf(cluster))) continue;
+      if (cluster !== undefined && (owner !== cluster || vm.info.get('groups') !== vboxGroupName(cluster))) continue;
       out.push(vm);
     }
     return out;

@@ -1,5 +1,5 @@
 /**
- * Bridges devcluster made (`dcb-<hash>`, see providers/libvirt/network-xml.ts) that no libvirt network
+ * Bridges devcluster made (`dcb-<hash>`, see providers/names.ts) that no libvirt network
  * owns any more: left when libvirtd stopped with the network up and lost its runtime state. Such a
  * bridge keeps its gateway address, so the next network on the same addresses fails to start with
  * "Network is already in use by interface dcb-…". Only local URIs: a remote host's bridges are not here.
@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../../process/run.js';
+import { BRIDGE_NAME } from '../../names.js';
 import { asRoot, type Finding } from '../../../doctor/finding.js';
 
 export interface StaleBridgeOptions {
@@ -19,7 +20,7 @@ export interface StaleBridgeOptions {
   signal?: AbortSignal;
 }
 
-const DEVCLUSTER_BRIDGE = /^dcb-[0-9a-f]{8}$/;
+const DEVCLUSTER_BRIDGE = BRIDGE_NAME;
 
 /** The bridges named by libvirt's networks at `uri`, from `virsh net-info` ("Bridge: NAME"). */
 async function ownedBridges(o: StaleBridgeOptions): Promise<Set<string>> {
