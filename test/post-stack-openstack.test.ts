@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { buildPlan, type ClusterPlan } from '../src/plan/plan.js';
 import { renderLocalConf } from '../src/provision/local-conf.js';
-import { glanceName, keypairArgs, rulesArgs } from '../src/provision/steps.js';
+import { glanceName, keypairArgs, rulesArgs } from '../src/provision/steps/index.js';
 import { completeSecrets, generateKeyPair } from '../src/state/secrets.js';
 import { cloneUpstreamSync } from './support/upstream-repo.js';
 import { startOpenstackApiLocal, type OpenstackApi, type StandinState } from './support/openstack-api.js';

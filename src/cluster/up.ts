@@ -35,8 +35,6 @@ export interface UpOptions {
   /** Budgets for stack.sh and git clones (ms). */
   stackTimeoutMs?: number;
   cloneTimeoutMs?: number;
-  /** Each remote output line, for `--follow`. */
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 export interface UpResult {
@@ -219,7 +217,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
     }
     if (options.noProvision) return result;
     const host = await hostContext(loaded, options);
-    result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host, ...(options.onLine ? { onLine: options.onLine } : {}) });
+    result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host });
     return result;
   } finally {
     await pool.closeAll();
