@@ -140,7 +140,7 @@ function ok(node: Node, args: string[]): string {
   return r.out;
 }
 
-/** The images step: look, and create from the pulled file only when absent (steps.ts, 'images'). */
+/** The images step: look, and create from the pulled file only when absent (src/provision/steps/images.ts). */
 function imagesStep(node: Node): void {
   for (const image of node.plan.postStack.images) {
     const name = glanceName(image);
