@@ -6,7 +6,8 @@ import { basename } from 'node:path';
 import { pullImage } from '../../images/pull.js';
 import { imageSource } from '../../images/source.js';
 import { shellQuote as shq } from '../../process/quote.js';
-import { StepCommandError, stepLines } from '../engine.js';
+import { StepCommandError } from '../../errors.js';
+import { stepLines } from '../engine.js';
 import { check, defineStep, postStackCommand, WORK_DIR } from './step.js';
 
 /** Glance's name for a post_stack image: the catalog name, or the URL's file name without extension. */

@@ -2,7 +2,7 @@
  * tls-ca, on the computes at once, only with tls-proxy: the controller's CA (DATA_DIR/ca-bundle.pem
  * and CA/) copied over before they stack, so their services trust the controller's endpoints.
  */
-import { StepCommandError } from '../engine.js';
+import { StepCommandError } from '../../errors.js';
 import { check, DATA_DIR, defineStep, WORK_DIR } from './step.js';
 
 export const tlsCa = defineStep({
