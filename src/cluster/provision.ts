@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { CacheLayout } from '../images/cache.js';
 import type { EngineResult } from '../provision/engine.js';
 import { provisionCluster, secretsOf } from '../provision/provision.js';
-import { STEPS } from '../provision/steps.js';
+import { STEPS } from '../provision/steps/index.js';
 import { SessionPool } from '../ssh/session.js';
 import { lockCluster, openCluster } from './context.js';
 import { hostContext } from './host-context.js';
@@ -16,7 +16,6 @@ export interface ProvisionCommandOptions {
   only?: string;
   cacheLayout?: CacheLayout;
   stackTimeoutMs?: number;
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 export async function provision(loaded: LoadedConfig, options: ProvisionCommandOptions): Promise<EngineResult> {
@@ -46,7 +45,6 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
       host: await hostContext(loaded, options),
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.only === undefined ? {} : { only: options.only }),
-      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     });
   } finally {
     await pool.closeAll();

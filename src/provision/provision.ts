@@ -1,5 +1,5 @@
 /**
- * Provisioning a running cluster: DevStack's stages (steps.ts) through the engine (engine.ts) over
+ * Provisioning a running cluster: DevStack's stages (steps/) through the engine (engine.ts) over
  * one pooled SSH session per node. Used by `up` after the nodes are ready and by `provision`.
  */
 import type { Ctx } from '../events.js';
@@ -7,7 +7,7 @@ import type { ClusterPlan } from '../plan/plan.js';
 import type { Provider } from '../providers/provider.js';
 import type { SessionPool } from '../ssh/session.js';
 import { runStages, type EngineResult } from './engine.js';
-import { devstackStages, type HostContext } from './steps.js';
+import { devstackStages, type HostContext } from './steps/index.js';
 
 export interface ProvisionOptions {
   ctx: Ctx;
@@ -17,7 +17,6 @@ export interface ProvisionOptions {
   host: HostContext;
   from?: string;
   only?: string;
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 /**
@@ -59,7 +58,6 @@ export async function provisionCluster(plan: ClusterPlan, options: ProvisionOpti
       session: (node, ctx) => sessionFor(node.name, ctx),
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.only === undefined ? {} : { only: options.only }),
-      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     });
   } finally {
     await dispose();
