@@ -1,12 +1,12 @@
 /** Everything a cluster operation needs, resolved once: config, state folder, secrets, plan, provider. */
-import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Ctx } from '../events.js';
 import { acquireLock, type Lock } from '../fs/lock.js';
 import { buildPlan, type ClusterPlan } from '../plan/plan.js';
 import { createProvider } from '../providers/index.js';
 import type { Provider } from '../providers/provider.js';
-import { ensureSecrets, readSecrets, stateDirFor, type Secrets, type StoredSecrets } from '../state/secrets.js';
+import { stateDirFor, stateLayout } from '../state/layout.js';
+import { ensureSecrets, readSecrets, type Secrets, type StoredSecrets } from '../state/secrets.js';
 
 export interface ClusterContext {
   loaded: LoadedConfig;
@@ -31,5 +31,5 @@ export async function peekCluster(loaded: LoadedConfig): Promise<{ stateDir: str
 
 /** One operation at a time per cluster: a second `up` is refused with the first one's pid. */
 export function lockCluster(stateDir: string, cluster: string, ctx: Ctx): Promise<Lock> {
-  return acquireLock(join(stateDir, 'lock'), { what: `cluster ${cluster}`, waitMs: 0, signal: ctx.signal });
+  return acquireLock(stateLayout(stateDir).lock, { what: `cluster ${cluster}`, waitMs: 0, signal: ctx.signal });
 }

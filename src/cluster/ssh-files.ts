@@ -2,9 +2,9 @@
  * The files that let ordinary tools reach the nodes with the pinned keys: known_hosts (each node's
  * planned host key under its address and names), the cluster's private key, and an OpenSSH config.
  */
-import { join } from 'node:path';
 import { atomicWrite } from '../fs/atomic-write.js';
 import type { ClusterPlan } from '../plan/plan.js';
+import { stateLayout } from '../state/layout.js';
 
 export interface SshFiles {
   knownHosts: string;
@@ -13,7 +13,8 @@ export interface SshFiles {
 }
 
 export function sshFilePaths(stateDir: string): SshFiles {
-  return { knownHosts: join(stateDir, 'known_hosts'), identity: join(stateDir, 'id_ed25519'), config: join(stateDir, 'ssh_config') };
+  const layout = stateLayout(stateDir);
+  return { knownHosts: layout.knownHosts, identity: layout.identity, config: layout.sshConfig };
 }
 
 export function knownHostsText(plan: ClusterPlan): string {

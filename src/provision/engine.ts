@@ -4,10 +4,10 @@
  * that failed resumes at the failed step. The first failure stops the others of its stage and the
  * run, and is reported with node, step, exit code, log file and the last lines of output.
  */
-import { join } from 'node:path';
 import { DevclusterError, isDevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { NodeSession } from '../ssh/session.js';
+import { stepLogFile } from '../state/layout.js';
 import { ProvisionState } from './state.js';
 
 export interface EngineNode {
@@ -58,7 +58,7 @@ export interface EngineResult {
 }
 
 export function logFileFor(stateDir: string, node: string, step: string): string {
-  return join(stateDir, 'logs', node, `${step}.log`);
+  return stepLogFile(stateDir, node, step);
 }
 
 /** A step that failed because a command exited non-zero: keeps what the engine's error shows. */
