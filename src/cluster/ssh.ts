@@ -22,7 +22,7 @@ export function prepareSsh(loaded: LoadedConfig, nodeName: string, command: read
     }
     const state = (await op.provider.listNodes(plan.name, { signal: ctx.signal, report: () => undefined })).find((n) => n.node === nodeName);
     if (state?.state !== 'running') {
-      throw new DevclusterError('NODE_NOT_FOUND', `node ${nodeName} of cluster ${plan.name} is ${state ? state.state : 'not created'}`, {
+      throw new DevclusterError('NODE_NOT_RUNNING', `node ${nodeName} of cluster ${plan.name} is ${state ? state.state : 'not created'}`, {
         hint: 'run `devcluster up` first',
       });
     }
