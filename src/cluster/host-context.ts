@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import type { CacheLayout } from '../images/cache.js';
-import type { HostContext } from '../provision/steps.js';
+import type { HostContext } from '../provision/steps/index.js';
 import { hostNestsKvm, nodesNestKvm } from '../providers/libvirt/accel.js';
 
 /** Whether the nodes will have /dev/kvm: libvirt asks its accelerator; VirtualBox nests when this host does. */

@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { CacheLayout } from '../images/cache.js';
 import type { EngineResult } from '../provision/engine.js';
 import { provisionCluster } from '../provision/provision.js';
-import { STEPS } from '../provision/steps.js';
+import { STEPS } from '../provision/steps/index.js';
 import { withCluster } from './operation.js';
 import { hostContext } from './host-context.js';
 
@@ -15,7 +15,6 @@ export interface ProvisionCommandOptions {
   only?: string;
   cacheLayout?: CacheLayout;
   stackTimeoutMs?: number;
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 export async function provision(loaded: LoadedConfig, options: ProvisionCommandOptions): Promise<EngineResult> {
@@ -42,7 +41,6 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
       host: await hostContext(loaded, options),
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.only === undefined ? {} : { only: options.only }),
-      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     });
   });
 }

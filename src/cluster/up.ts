@@ -19,6 +19,7 @@ import { nodeTarget } from '../ssh/settings.js';
 import type { EngineResult } from '../provision/engine.js';
 import { provisionCluster } from '../provision/provision.js';
 import { ProvisionState } from '../provision/state.js';
+import { allOrFirstError } from '../flow/all-or-first-error.js';
 import { withCluster } from './operation.js';
 import { hostContext } from './host-context.js';
 import { writeSshFiles } from './ssh-files.js';
@@ -35,8 +36,6 @@ export interface UpOptions {
   /** Budgets for stack.sh and git clones (ms). */
   stackTimeoutMs?: number;
   cloneTimeoutMs?: number;
-  /** Each remote output line, for `--follow`. */
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 export interface UpResult {
@@ -169,24 +168,6 @@ async function waitForCloudInit(
   await fail('finished cloud-init with errors', new Error(`cloud-init status --wait exited with ${result.code}: ${(long.length > 0 ? long : result.tail).join(' | ').trim()}`));
 }
 
-/** Run `work` for every item at once; the first failure aborts the others and is thrown. */
-async function allOrFirstError<T>(items: readonly T[], ctx: Ctx, work: (item: T, ctx: Ctx) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, controller.signal]);
-  let first: unknown;
-  await Promise.all(
-    items.map((item) =>
-      work(item, { signal, report: ctx.report }).catch((error: unknown) => {
-        if (first === undefined) {
-          first = error;
-          controller.abort(error);
-        }
-      }),
-    ),
-  );
-  if (first !== undefined) throw first;
-}
-
 /**
  * Every node's disk, seed and VM: the first node alone (it imports the shared base image), then the
  * others together. Returns the nodes that were new, in plan order.
@@ -231,7 +212,7 @@ export function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> 
     }
     if (options.noProvision) return result;
     const host = await hostContext(loaded, options);
-    result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host, ...(options.onLine ? { onLine: options.onLine } : {}) });
+    result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host });
     return result;
   });
 }

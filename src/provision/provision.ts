@@ -1,5 +1,5 @@
 /**
- * Provisioning a running cluster: DevStack's stages (steps.ts) through the engine (engine.ts) over
+ * Provisioning a running cluster: DevStack's stages (steps/) through the engine (engine.ts) over
  * one pooled SSH session per node. Used by `up` after the nodes are ready and by `provision`.
  */
 import type { Ctx } from '../events.js';
@@ -8,7 +8,7 @@ import type { Provider } from '../providers/provider.js';
 import type { SessionPool } from '../ssh/session.js';
 import { nodeTarget, SSH_TIMING } from '../ssh/settings.js';
 import { runStages, type EngineResult } from './engine.js';
-import { devstackStages, type HostContext } from './steps.js';
+import { devstackStages, type HostContext } from './steps/index.js';
 
 export interface ProvisionOptions {
   ctx: Ctx;
@@ -18,7 +18,6 @@ export interface ProvisionOptions {
   host: HostContext;
   from?: string;
   only?: string;
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 /**
@@ -53,7 +52,6 @@ export async function provisionCluster(plan: ClusterPlan, options: ProvisionOpti
       session: (node, ctx) => sessionFor(node.name, ctx),
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.only === undefined ? {} : { only: options.only }),
-      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     });
   } finally {
     await dispose();

@@ -6,7 +6,7 @@ import { loadFor } from '../context.js';
 import { progressReporter, formatBytes } from '../progress.js';
 import { up } from '../../cluster/up.js';
 import { provision } from '../../cluster/provision.js';
-import { STEPS } from '../../provision/steps.js';
+import { STEPS } from '../../provision/steps/index.js';
 import type { EngineResult } from '../../provision/engine.js';
 import { down, halt } from '../../cluster/down.js';
 import { status } from '../../cluster/status.js';
@@ -37,13 +37,12 @@ export function registerCluster(program: Command, io: CliIO): void {
       const loaded = await loadFor(command, io);
       const started = Date.now();
       const result = await up(loaded, {
-        ctx: { signal: io.signal, report: progressReporter(io) },
+        ctx: { signal: io.signal, report: progressReporter(io, { follow: opts.follow === true }) },
         bootBudgetMs: seconds(opts.bootTimeout, '--boot-timeout'),
         stackTimeoutMs: seconds(opts.stackTimeout, '--stack-timeout'),
         cacheLayout: cacheLayout(io.env),
         noProvision: !opts.provision,
         noWait: !opts.wait,
-        ...(opts.follow ? { onLine: followLines(io) } : {}),
       });
       if (result.provisioned) io.out(summarise(result.provisioned));
       io.out(
@@ -64,12 +63,11 @@ export function registerCluster(program: Command, io: CliIO): void {
     .action(async (opts: { from?: string; only?: string; stackTimeout: string; follow?: boolean }, command: Command) => {
       const loaded = await loadFor(command, io);
       const result = await provision(loaded, {
-        ctx: { signal: io.signal, report: progressReporter(io) },
+        ctx: { signal: io.signal, report: progressReporter(io, { follow: opts.follow === true }) },
         cacheLayout: cacheLayout(io.env),
         stackTimeoutMs: seconds(opts.stackTimeout, '--stack-timeout'),
         ...(opts.from === undefined ? {} : { from: opts.from }),
         ...(opts.only === undefined ? {} : { only: opts.only }),
-        ...(opts.follow ? { onLine: followLines(io) } : {}),
       });
       io.out(summarise(result));
     });
@@ -136,10 +134,6 @@ export function registerCluster(program: Command, io: CliIO): void {
       const removed = await down(loaded, { signal: io.signal, report: progressReporter(io) });
       for (const item of removed) io.out(`removed ${item}`);
     });
-}
-
-function followLines(io: CliIO): (node: string, step: string, line: string) => void {
-  return (node, step, line) => io.err(`[${node} ${step}] ${line}`);
 }
 
 function summarise(result: EngineResult): string {
