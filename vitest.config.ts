@@ -6,7 +6,8 @@
  *   against what they stand in for; some need root (network namespaces).
  * - host (`*.host.test.ts`): root, libvirt's daemons, real guests (test/integration, test/reliability,
  *   the provider contract on qemu:///system), or the host's network namespaces; one file at a time,
- *   since they share 2 cores and one libvirtd (which the daemon script test restarts).
+ *   since they share 2 cores and one libvirtd (which the daemon script test restarts). The tests
+ *   that only need a running cluster share one (test/support/shared-cluster.ts).
  * `npm test` runs all three, one tier after the other (unit, doubles, host); test/summary-reporter.ts
  * prints each tier's time and the closing `tests:` line.
  */
@@ -32,7 +33,11 @@ export default defineConfig({
         },
       },
       { extends: true, test: { name: 'doubles', include: [DOUBLES], ...serial, sequence: { groupOrder: 1 } } },
-      { extends: true, test: { name: 'host', include: [HOST], ...serial, sequence: { groupOrder: 2 } } },
+      {
+        extends: true,
+        // The run's shared stacked cluster: made when first asked for, removed at the end.
+        test: { name: 'host', include: [HOST], ...serial, sequence: { groupOrder: 2 }, globalSetup: ['./test/support/shared-cluster-setup.ts'] },
+      },
     ],
   },
 });
