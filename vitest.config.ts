@@ -21,6 +21,9 @@ const serial = { pool: 'forks', poolOptions: { forks: { singleFork: true } } } a
 export default defineConfig({
   test: {
     testTimeout: 30_000,
+    // Unit files mostly wait (child processes, stand-ins' delays): three at once even on 2 cores. The
+    // doubles and host tiers run theirs in a single worker anyway.
+    maxWorkers: 3,
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
