@@ -36,7 +36,7 @@ describe('devcluster CLI', () => {
     const help = await run('--help');
     expect(help.exitCode).toBe(0);
     for (const command of ['init', 'config', 'render', 'image', 'up', 'provision', 'status', 'ssh', 'ssh-config', 'halt', 'down', 'doctor']) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
-    expect(help.stdout).toContain('Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config');
+    expect(help.stdout).toContain('Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config, 130 interrupted (Ctrl-C or SIGTERM)');
     const version = await run('--version');
     expect(version.stdout.trim()).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);
     const sub = await run('config', 'validate', '--help');
@@ -125,12 +125,40 @@ describe('devcluster CLI', () => {
     const { run, cwd } = await sandbox();
     const step = await run('provision', '--from', 'stak');
     expect(step.exitCode).toBe(2);
-    expect(step.stderr).toContain('error CONFIG_INVALID: there is no step "stak"');
+    expect(step.stderr).toContain('error USAGE_INVALID: there is no step "stak" (--from)');
     expect(step.stderr).toContain('steps, in order: prepare, devstack, local-conf, stack, tls-ca, discover, images, keypairs, security-groups, grenade');
     const node = await run('provision', '--only', 'compute9');
     expect(node.exitCode).toBe(2);
     expect(node.stderr).toContain('cluster dev has no node "compute9"');
     await expect(stat(join(cwd, '.devcluster'))).rejects.toThrow();
+  });
+
+  it('a flag with a bad value is USAGE_INVALID naming the flag, exit 2, before anything is made', async () => {
+    const { run, cwd } = await sandbox();
+    for (const [args, flag] of [
+      [['up', '--boot-timeout', 'x'], '--boot-timeout "x"'],
+      [['up', '--stack-timeout', '-5'], '--stack-timeout "-5"'],
+      [['provision', '--stack-timeout', ''], '--stack-timeout ""'],
+      [['halt', '--timeout', '0'], '--timeout "0"'],
+    ] as const) {
+      const result = await run(...args);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`error USAGE_INVALID: ${flag} is not a number of seconds`);
+      expect(result.stderr).toMatch(/^hint: give a positive number, e\.g\. --[a-z-]+ 900$/m);
+    }
+    await expect(stat(join(cwd, '.devcluster'))).rejects.toThrow();
+  });
+
+  it('ssh to a node that is not running is NODE_NOT_RUNNING, exit 1 (not bad usage), with the way to start it', async () => {
+    const { run, cwd } = await sandbox();
+    await writeFile(join(cwd, 'devcluster.yaml'), 'libvirt:\n  uri: test:///default\n');
+    const result = await run('ssh', 'controller', 'true');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stderr).toContain('error NODE_NOT_RUNNING: node controller of cluster dev is not created');
+    expect(result.stderr).toContain('hint: run `devcluster up` first');
+    const unknown = await run('ssh', 'compute9');
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('error NODE_NOT_FOUND: cluster dev has no node "compute9"');
   });
 
   it('init writes a commented config that validates; a second init refuses and keeps the file', async () => {

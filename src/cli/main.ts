@@ -1,4 +1,4 @@
-/** The devcluster command line: global options, the commands, exit codes (0 ok, 1 failed, 2 usage/config). */
+/** The devcluster command line: global options, the commands, exit codes (0 ok, 1 failed, 2 usage/config, 130 interrupted). */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { processIO, type CliIO } from './io.js';
@@ -21,7 +21,7 @@ export function buildProgram(io: CliIO): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config.\nConfig reference: config.example.yaml; JSON Schema: schema/devcluster.schema.json',
+      '\nExit codes: 0 ok, 1 the operation failed, 2 bad usage or bad config, 130 interrupted (Ctrl-C or SIGTERM).\nConfig reference: config.example.yaml; JSON Schema: schema/devcluster.schema.json',
     )
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();

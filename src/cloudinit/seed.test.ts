@@ -3,10 +3,10 @@
  * cloud-init parses with) and xorriso reading the ISO back.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { completeSecrets } from '../state/secrets.js';
 import { buildPlan, type ClusterPlan } from '../plan/plan.js';
@@ -147,5 +147,27 @@ describe('cloud-init seeds', () => {
 
   it('with no ISO tool on PATH, the error names the package to install', async () => {
     await expect(findIsoTool('/nonexistent')).rejects.toMatchObject({ code: 'HOST_TOOL_MISSING', hint: expect.stringContaining('apt-get install xorriso') });
+  });
+
+  it('an ISO tool that fails is SEED_FAILED naming the seed and showing the tool\'s output; no partial ISO is left', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'dc-bin-'));
+    await writeFile(join(bin, 'xorriso'), '#!/bin/sh\necho "xorriso : FAILURE : Cannot write: No space left on device" >&2\nexit 5\n');
+    await chmod(join(bin, 'xorriso'), 0o755);
+    vi.stubEnv('PATH', `${bin}:${process.env.PATH ?? ''}`);
+    try {
+      const plan = await planOf('');
+      const dir = await mkdtemp(join(tmpdir(), 'dc-iso-'));
+      const iso = join(dir, 'seed.iso');
+      const error = await writeSeedIso(renderSeed(plan, plan.nodes[0]!), iso).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'SEED_FAILED',
+        message: `the cloud-init seed ${iso} could not be made: xorriso exited with 5`,
+        details: ['xorriso : FAILURE : Cannot write: No space left on device'],
+        hint: expect.stringContaining(`check that ${dir} is writable`),
+      });
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -23,7 +23,7 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
   const { ctx } = options;
   // Checked before anything is made: a typo leaves no state behind.
   if (options.from !== undefined && !(STEPS as readonly string[]).includes(options.from)) {
-    throw new DevclusterError('CONFIG_INVALID', `there is no step "${options.from}"`, { hint: `steps, in order: ${STEPS.join(', ')}` });
+    throw new DevclusterError('USAGE_INVALID', `there is no step "${options.from}" (--from)`, { hint: `steps, in order: ${STEPS.join(', ')}` });
   }
   const names = loaded.config.nodes.map((n) => n.name);
   if (options.only !== undefined && !names.includes(options.only)) {
@@ -36,7 +36,7 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
     const states = new Map((await provider.listNodes(plan.name, ctx)).map((s) => [s.node, s.state]));
     const notRunning = plan.nodes.filter((n) => (options.only === undefined || n.name === options.only) && states.get(n.name) !== 'running');
     if (notRunning.length > 0) {
-      throw new DevclusterError('NODE_NOT_FOUND', `${notRunning.map((n) => `${n.name} is ${states.get(n.name) ?? 'not created'}`).join(', ')}`, { hint: 'run `devcluster up` first' });
+      throw new DevclusterError('NODE_NOT_RUNNING', `${notRunning.map((n) => `${n.name} is ${states.get(n.name) ?? 'not created'}`).join(', ')}`, { hint: 'run `devcluster up` first' });
     }
     return await provisionCluster(plan, {
       ctx,

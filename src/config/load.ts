@@ -8,11 +8,11 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { DevclusterError } from '../errors.js';
+import { ConfigError, DevclusterError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import { checkRules } from './rules.js';
 import { grenadeIssues } from './grenade.js';
-import { formatIssue, formatPath, type ConfigIssue, type FieldPath } from './issue.js';
+import { formatPath, type ConfigIssue, type FieldPath } from './issue.js';
 import { hasPath, locate } from './locate.js';
 import { knownKeysAt, nearestKey } from './known-keys.js';
 import { discoverUserKeys, expandHome, isKeyLiteral, parsePublicKey, readKeyFile, type PublicKey } from './ssh-keys.js';
@@ -29,19 +29,8 @@ export interface LoadedConfig {
   userKeys: PublicKey[];
 }
 
-export class ConfigError extends DevclusterError {
-  readonly issues: readonly ConfigIssue[];
-  readonly file: string;
-  constructor(file: string, issues: readonly ConfigIssue[]) {
-    const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    super('CONFIG_INVALID', `${file} has ${count}`, {
-      details: issues.map((issue) => formatIssue(file, issue)),
-      hint: 'fix the fields named above and run `devcluster config validate` again',
-    });
-    this.issues = issues;
-    this.file = file;
-  }
-}
+/** ConfigError lives with every other error class in src/errors.ts; re-exported for its importers. */
+export { ConfigError };
 
 export interface LoadOptions {
   /** -c/--config as given; undefined means ./devcluster.yaml if it exists, else the built-in default. */

@@ -1,10 +1,11 @@
 /**
  * The one way devcluster runs a host command (virsh, xorriso, qemu-img, openssl…): execa with a
- * budget and an AbortSignal, no shell, so arguments never need quoting. A failure keeps the command,
- * exit code and output tail; a missing program says which Debian package provides it.
+ * budget and an AbortSignal, no shell, so arguments never need quoting. A failure is a HostCommandError
+ * that keeps the command, exit code, stdout and stderr as fields (the output's tail also as `details`,
+ * for display); a missing program says which Debian package provides it.
  */
 import { execa } from 'execa';
-import { DevclusterError } from '../errors.js';
+import { DevclusterError, HostCommandError } from '../errors.js';
 
 export interface RunOptions {
   /** Text for the command's stdin (used for secrets, which must never be arguments). */
@@ -31,7 +32,8 @@ export function tail(text: string, lines = 20): string {
 }
 
 export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const shown = [command, ...args.map((a, i) => (options.secretArgs?.includes(i) ? '<redacted>' : a))].join(' ');
+  const argv = [command, ...args.map((a, i) => (options.secretArgs?.includes(i) ? '<redacted>' : a))];
+  const shown = argv.join(' ');
   const result = await execa(command, args, {
     input: options.input ?? '',
     cancelSignal: options.signal,
@@ -50,18 +52,20 @@ export async function run(command: string, args: readonly string[], options: Run
   if (result.isCanceled) {
     throw new DevclusterError('CANCELLED', `${shown} was cancelled`, { cause: result.cause });
   }
+  const stdout = String(result.stdout ?? '');
+  const stderr = String(result.stderr ?? '');
   if (result.timedOut) {
-    throw new DevclusterError('HOST_COMMAND_FAILED', `${shown} did not finish within ${(options.timeoutMs ?? 60_000) / 1000} s`, {
+    throw new HostCommandError({ command: argv, exitCode: undefined, stdout, stderr, timedOut: true }, `${shown} did not finish within ${(options.timeoutMs ?? 60_000) / 1000} s`, {
       hint: 'the host may be overloaded; try again',
     });
   }
   if (result.exitCode !== 0) {
-    const output = tail(`${String(result.stderr)}${String(result.stdout)}`);
-    throw new DevclusterError('HOST_COMMAND_FAILED', `${shown} exited with ${result.exitCode ?? 'a signal'}`, {
+    const output = tail(`${stderr}${stdout}`);
+    throw new HostCommandError({ command: argv, exitCode: result.exitCode, stdout, stderr }, `${shown} exited with ${result.exitCode ?? 'a signal'}`, {
       details: output ? output.split('\n') : [],
     });
   }
-  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: 0 };
+  return { stdout, stderr, exitCode: 0 };
 }
 
 /** SHA-512 crypt(3) hash of `password` by the system's openssl; the password goes through stdin. */

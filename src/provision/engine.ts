@@ -5,7 +5,7 @@
  * run, and is reported with node, step, exit code, log file and the last lines of output.
  */
 import { join } from 'node:path';
-import { DevclusterError, isDevclusterError } from '../errors.js';
+import { DevclusterError, StepCommandError, isDevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import type { NodeSession } from '../ssh/session.js';
 import { ProvisionState } from './state.js';
@@ -61,17 +61,8 @@ export function logFileFor(stateDir: string, node: string, step: string): string
   return join(stateDir, 'logs', node, `${step}.log`);
 }
 
-/** A step that failed because a command exited non-zero: keeps what the engine's error shows. */
-export class StepCommandError extends DevclusterError {
-  constructor(
-    readonly exitCode: number,
-    readonly tail: readonly string[],
-    message: string,
-    hint?: string,
-  ) {
-    super('SSH_COMMAND_FAILED', message, hint === undefined ? {} : { hint });
-  }
-}
+/** StepCommandError lives with every other error class in src/errors.ts; re-exported for its importers. */
+export { StepCommandError };
 
 function stepFailed(node: string, step: string, logFile: string, error: unknown, from: string): DevclusterError {
   if (isDevclusterError(error) && (error.code === 'CANCELLED' || error.code === 'SSH_HOST_KEY_MISMATCH' || error.code === 'SSH_AUTH_FAILED')) return error;
@@ -91,7 +82,7 @@ export async function runStages<N extends EngineNode>(stages: readonly Stage<N>[
   const { ctx } = options;
   const known = [...new Set(stages.map((s) => s.step))];
   if (options.from !== undefined && !known.includes(options.from)) {
-    throw new DevclusterError('CONFIG_INVALID', `there is no step "${options.from}"`, { hint: `steps, in order: ${known.join(', ')}` });
+    throw new DevclusterError('USAGE_INVALID', `there is no step "${options.from}"`, { hint: `steps, in order: ${known.join(', ')}` });
   }
   const state = await ProvisionState.load(options.stateDir);
   if (options.from !== undefined) {

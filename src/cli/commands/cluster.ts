@@ -17,9 +17,12 @@ import { DevclusterError } from '../../errors.js';
 import { cacheLayout } from '../../images/cache.js';
 import { formatTable } from '../table.js';
 
-function seconds(value: string): number {
+/** A `--… <seconds>` flag's value in milliseconds; anything else is bad usage naming the flag. */
+function seconds(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new DevclusterError('CONFIG_INVALID', `"${value}" is not a number of seconds`, { hint: 'e.g. --boot-timeout 900' });
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new DevclusterError('USAGE_INVALID', `${flag} "${value}" is not a number of seconds`, { hint: `give a positive number, e.g. ${flag} 900` });
+  }
   return n * 1000;
 }
 
@@ -37,8 +40,8 @@ export function registerCluster(program: Command, io: CliIO): void {
       const started = Date.now();
       const result = await up(loaded, {
         ctx: { signal: io.signal, report: progressReporter(io) },
-        bootBudgetMs: seconds(opts.bootTimeout),
-        stackTimeoutMs: seconds(opts.stackTimeout),
+        bootBudgetMs: seconds(opts.bootTimeout, '--boot-timeout'),
+        stackTimeoutMs: seconds(opts.stackTimeout, '--stack-timeout'),
         cacheLayout: cacheLayout(io.env),
         noProvision: !opts.provision,
         noWait: !opts.wait,
@@ -65,7 +68,7 @@ export function registerCluster(program: Command, io: CliIO): void {
       const result = await provision(loaded, {
         ctx: { signal: io.signal, report: progressReporter(io) },
         cacheLayout: cacheLayout(io.env),
-        stackTimeoutMs: seconds(opts.stackTimeout),
+        stackTimeoutMs: seconds(opts.stackTimeout, '--stack-timeout'),
         ...(opts.from === undefined ? {} : { from: opts.from }),
         ...(opts.only === undefined ? {} : { only: opts.only }),
         ...(opts.follow ? { onLine: followLines(io) } : {}),
@@ -75,7 +78,7 @@ export function registerCluster(program: Command, io: CliIO): void {
 
   program
     .command('status')
-    .description("every node's state, role and address, as libvirt reports them")
+    .description("every node's state, role and address, as the provider (libvirt or VirtualBox) reports them")
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const loaded = await loadFor(command, io);
@@ -113,7 +116,7 @@ export function registerCluster(program: Command, io: CliIO): void {
       const state = (await cluster.provider.listNodes(cluster.plan.name, { signal: io.signal, report: () => undefined })).find((n) => n.node === nodeName);
       if (state?.state !== 'running') {
         await cluster.provider.close?.();
-        throw new DevclusterError('NODE_NOT_FOUND', `node ${nodeName} of cluster ${cluster.plan.name} is ${state ? state.state : 'not created'}`, {
+        throw new DevclusterError('NODE_NOT_RUNNING', `node ${nodeName} of cluster ${cluster.plan.name} is ${state ? state.state : 'not created'}`, {
           hint: 'run `devcluster up` first',
         });
       }
@@ -154,7 +157,7 @@ export function registerCluster(program: Command, io: CliIO): void {
     .option('--timeout <seconds>', 'ACPI shutdown budget per node', '120')
     .action(async (opts: { timeout: string }, command: Command) => {
       const loaded = await loadFor(command, io);
-      for (const r of await halt(loaded, seconds(opts.timeout), { signal: io.signal, report: progressReporter(io) })) io.out(`${r.node}: ${r.result}`);
+      for (const r of await halt(loaded, seconds(opts.timeout, '--timeout'), { signal: io.signal, report: progressReporter(io) })) io.out(`${r.node}: ${r.result}`);
     });
 
   program
