@@ -1,5 +1,5 @@
 /**
- * Grenade mode end to end without VMs: devcluster's own steps (src/provision/steps.ts, over real SSH)
+ * Grenade mode end to end without VMs: devcluster's own steps (src/provision/steps/, over real SSH)
  * against two sshd "hosts" in network namespaces, each with its own /opt/stack, with the real
  * openstack/devstack (stable/2025.2 and master) and openstack/grenade (master) trees
  * (test/support/upstream-repo.ts: DEVCLUSTER_DEVSTACK_REPO / DEVCLUSTER_GRENADE_REPO, the shared
@@ -28,7 +28,7 @@ import type { Ctx } from '../src/events.js';
 import { buildPlan, type ClusterPlan } from '../src/plan/plan.js';
 import { StepCommandError, type Stage } from '../src/provision/engine.js';
 import { secretsOf } from '../src/provision/provision.js';
-import { devstackStages, type ProvisionNode } from '../src/provision/steps.js';
+import { devstackStages, type ProvisionNode } from '../src/provision/steps/index.js';
 import { completeSecrets, type Secrets } from '../src/state/secrets.js';
 import { SessionPool, type NodeSession } from '../src/ssh/session.js';
 import { startNetnsHosts, type NetnsHosts } from './support/netns-hosts.js';
@@ -121,7 +121,7 @@ async function standInSession(name: string): Promise<NodeSession> {
 
 async function runStage(stage: Stage<ProvisionNode>, session: (name: string) => Promise<NodeSession>): Promise<void> {
   const one = async (node: ProvisionNode) =>
-    stage.run({ node, step: stage.step, session: await session(node.name), logFile: join(work, `${node.name}-${stage.step}.log`), ctx, onLine: () => undefined });
+    stage.run({ node, step: stage.step, session: await session(node.name), logFile: join(work, `${node.name}-${stage.step}.log`), ctx });
   if (stage.parallel) await Promise.all(stage.nodes.map(one));
   else for (const node of stage.nodes) await one(node);
 }

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { buildPlan, type ClusterPlan } from '../src/plan/plan.js';
 import { renderLocalConf } from '../src/provision/local-conf.js';
-import { glanceName, keypairArgs, rulesArgs } from '../src/provision/steps.js';
+import { glanceName, keypairArgs, rulesArgs } from '../src/provision/steps/index.js';
 import { completeSecrets, generateKeyPair } from '../src/state/secrets.js';
 import { cloneUpstreamSync } from './support/upstream-repo.js';
 import { startOpenstackApiLocal, type OpenstackApi, type StandinState } from './support/openstack-api.js';
@@ -140,7 +140,7 @@ function ok(node: Node, args: string[]): string {
   return r.out;
 }
 
-/** The images step: look, and create from the pulled file only when absent (steps.ts, 'images'). */
+/** The images step: look, and create from the pulled file only when absent (src/provision/steps/images.ts). */
 function imagesStep(node: Node): void {
   for (const image of node.plan.postStack.images) {
     const name = glanceName(image);

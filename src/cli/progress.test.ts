@@ -12,7 +12,7 @@ describe('progress', () => {
   it('on a terminal: one live line with bytes, percent, rate and ETA, ended by a newline', () => {
     const { io, err } = fakeIO(true);
     let t = 0;
-    const report = progressReporter(io, () => t);
+    const report = progressReporter(io, { now: () => t });
     report({ kind: 'download', label: 'ubuntu-24.04', bytes: 0, total: 100 * 1024 * 1024, resumedFrom: 0 });
     t = 10_000;
     report({ kind: 'download', label: 'ubuntu-24.04', bytes: 50 * 1024 * 1024, total: 100 * 1024 * 1024, resumedFrom: 0 });
@@ -25,7 +25,7 @@ describe('progress', () => {
   it('elsewhere: plain lines at most every 10 s, and the last one', () => {
     const { io, err } = fakeIO(false);
     let t = 0;
-    const report = progressReporter(io, () => t);
+    const report = progressReporter(io, { now: () => t });
     for (let i = 0; i <= 100; i++) {
       t = i * 500;
       report({ kind: 'download', label: 'x', bytes: i * 1024 * 1024, total: 100 * 1024 * 1024, resumedFrom: 0 });
@@ -33,6 +33,18 @@ describe('progress', () => {
     expect(err).toHaveLength(6); // 0 s, 10 s, 20 s, 30 s, 40 s, and 50 s (complete)
     expect(err.every((line) => !line.includes('\r'))).toBe(true);
     expect(err.at(-1)).toContain('100 MiB / 100 MiB (100%)');
+  });
+
+  it("the nodes' output lines only with --follow, prefixed by node and step", () => {
+    const line = { kind: 'line', node: 'compute1', step: 'stack', line: '+ ./stack.sh:main:42 echo hi' } as const;
+    const quiet = fakeIO(false);
+    progressReporter(quiet.io)(line);
+    expect(quiet.err).toEqual([]);
+    const following = fakeIO(false);
+    const report = progressReporter(following.io, { follow: true });
+    report(line);
+    report({ kind: 'phase', label: 'compute1', message: 'stack done in 3 s' });
+    expect(following.err).toEqual(['[compute1 stack] + ./stack.sh:main:42 echo hi\n', 'compute1: stack done in 3 s\n']);
   });
 
   it('formats sizes and durations for people', () => {

@@ -1,6 +1,7 @@
 /**
  * How progress looks: on a terminal one live line per download (bytes, rate, ETA), elsewhere a plain
- * line every 10 s, so CI logs stay readable. Fed by the library's ProgressEvents.
+ * line every 10 s, so CI logs stay readable. The nodes' output lines only with --follow, each prefixed
+ * by node and step. Fed by the library's ProgressEvents.
  */
 import type { ProgressEvent } from '../events.js';
 import type { CliIO } from './io.js';
@@ -29,7 +30,14 @@ interface Rate {
   startBytes: number;
 }
 
-export function progressReporter(io: CliIO, now: () => number = Date.now): (event: ProgressEvent) => void {
+export interface ReporterOptions {
+  /** Print the nodes' output lines (`line` events): --follow. */
+  follow?: boolean;
+  now?: () => number;
+}
+
+export function progressReporter(io: CliIO, options: ReporterOptions = {}): (event: ProgressEvent) => void {
+  const now = options.now ?? Date.now;
   const rates = new Map<string, Rate>();
   let lastPlain = Number.NEGATIVE_INFINITY;
   let liveLine = false;
@@ -41,6 +49,12 @@ export function progressReporter(io: CliIO, now: () => number = Date.now): (even
     if (event.kind === 'note') {
       clearLive();
       io.err(`note: ${event.message}`);
+      return;
+    }
+    if (event.kind === 'line') {
+      if (!options.follow) return;
+      clearLive();
+      io.err(`[${event.node} ${event.step}] ${event.line}`);
       return;
     }
     if (event.kind === 'phase') {

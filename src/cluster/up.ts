@@ -14,11 +14,13 @@ import { pullImage } from '../images/pull.js';
 import { imageSource } from '../images/source.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import type { NodeState, Provider } from '../providers/provider.js';
-import { SessionPool, type NodeSession } from '../ssh/session.js';
+import type { SessionPool, NodeSession } from '../ssh/session.js';
+import { nodeTarget } from '../ssh/settings.js';
 import type { EngineResult } from '../provision/engine.js';
-import { provisionCluster, secretsOf } from '../provision/provision.js';
+import { provisionCluster } from '../provision/provision.js';
 import { ProvisionState } from '../provision/state.js';
-import { lockCluster, openCluster } from './context.js';
+import { allOrFirstError } from '../flow/all-or-first-error.js';
+import { withCluster } from './operation.js';
 import { hostContext } from './host-context.js';
 import { writeSshFiles } from './ssh-files.js';
 
@@ -34,8 +36,6 @@ export interface UpOptions {
   /** Budgets for stack.sh and git clones (ms). */
   stackTimeoutMs?: number;
   cloneTimeoutMs?: number;
-  /** Each remote output line, for `--follow`. */
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 export interface UpResult {
@@ -131,10 +131,7 @@ export async function waitForNode(provider: Provider, plan: ClusterPlan, node: N
   try {
     say('waiting for SSH');
     const session = await pool
-      .get(
-        { node: node.name, label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
-        { signal, budgetMs: Math.max(1000, deadline - Date.now()), onRetry: () => say('waiting for SSH') },
-      )
+      .get(nodeTarget(plan, node, endpoint), { signal, budgetMs: Math.max(1000, deadline - Date.now()), onRetry: () => say('waiting for SSH') })
       .catch((error: unknown) => (error instanceof DevclusterError && error.code === 'SSH_HOST_KEY_MISMATCH' ? Promise.reject(error) : fail('did not answer SSH', error)));
     ctx.report({ kind: 'phase', label: node.name, message: `SSH up after ${minutes(Date.now() - started)}; waiting for cloud-init` });
     await waitForCloudInit(session, node, signal, ctx, fail);
@@ -171,24 +168,6 @@ async function waitForCloudInit(
   await fail('finished cloud-init with errors', new Error(`cloud-init status --wait exited with ${result.code}: ${(long.length > 0 ? long : result.tail).join(' | ').trim()}`));
 }
 
-/** Run `work` for every item at once; the first failure aborts the others and is thrown. */
-async function allOrFirstError<T>(items: readonly T[], ctx: Ctx, work: (item: T, ctx: Ctx) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, controller.signal]);
-  let first: unknown;
-  await Promise.all(
-    items.map((item) =>
-      work(item, { signal, report: ctx.report }).catch((error: unknown) => {
-        if (first === undefined) {
-          first = error;
-          controller.abort(error);
-        }
-      }),
-    ),
-  );
-  if (first !== undefined) throw first;
-}
-
 /**
  * Every node's disk, seed and VM: the first node alone (it imports the shared base image), then the
  * others together. Returns the nodes that were new, in plan order.
@@ -207,13 +186,10 @@ export async function createNodes(provider: Provider, plan: ClusterPlan, image: 
   return plan.nodes.filter((n) => created.has(n.name)).map((n) => n.name);
 }
 
-export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> {
+export function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> {
   const { ctx } = options;
-  const cluster = await openCluster(loaded);
-  const { plan, provider, stateDir } = cluster;
-  const lock = await lockCluster(stateDir, plan.name, ctx);
-  const pool = new SessionPool(secretsOf(plan));
-  try {
+  return withCluster(loaded, { mode: 'change', lock: true }, ctx, async (op) => {
+    const { plan, provider, pool, stateDir } = op;
     const source = imageSource(loaded.config.image, { baseDir: loaded.baseDir, home: process.env.HOME ?? homedir() });
     ctx.report({ kind: 'phase', label: plan.name, message: `image ${source.label}` });
     const pulled = await pullImage(source, { ctx, ...(options.cacheLayout ? { layout: options.cacheLayout } : {}) });
@@ -236,11 +212,7 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
     }
     if (options.noProvision) return result;
     const host = await hostContext(loaded, options);
-    result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host, ...(options.onLine ? { onLine: options.onLine } : {}) });
+    result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host });
     return result;
-  } finally {
-    await pool.closeAll();
-    await lock.release();
-    await provider.close?.();
-  }
+  });
 }

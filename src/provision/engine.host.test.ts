@@ -7,12 +7,12 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ctx } from '../events.js';
+import type { Ctx, ProgressEvent } from '../events.js';
 import { generateKeyPair } from '../state/secrets.js';
 import { shellQuote as shq } from '../process/quote.js';
 import { SessionPool } from '../ssh/session.js';
 import { startNetnsHosts, type NetnsHosts } from '../../test/support/netns-hosts.js';
-import { runStages, StepCommandError, type EngineNode, type Stage, type StepRun } from './engine.js';
+import { runStages, StepCommandError, stepLines, type EngineNode, type Stage, type StepRun } from './engine.js';
 
 const NAMES = ['controller', 'compute1', 'compute2'];
 const hostKeys = Object.fromEntries(NAMES.map((n) => [n, generateKeyPair(`${n} host key`)]));
@@ -40,8 +40,8 @@ function sessionFrom(pool: SessionPool, pin: (n: N) => string = (n) => n.hostKey
 async function mark(r: StepRun<N>, seconds = 0.3): Promise<void> {
   const cmd = `echo "start ${r.step} $(hostname) $(date +%s.%N)" >> ${shq(timeline)}; sleep ${seconds}; ` +
     `if [ ${r.step} = stack ] && grep -qx "$(hostname)" ${shq(fault)} 2>/dev/null; then echo "something broke on $(hostname)"; echo "Error on exit"; exit 3; fi; ` +
-    `echo "end ${r.step} $(hostname) $(date +%s.%N)" >> ${shq(timeline)}`;
-  const result = await r.session.run(cmd, { signal: r.ctx.signal, what: r.step, logFile: r.logFile, onLine: r.onLine });
+    `echo "end ${r.step} $(hostname) $(date +%s.%N)" >> ${shq(timeline)}; echo "${r.step} done on $(hostname)"`;
+  const result = await r.session.run(cmd, { signal: r.ctx.signal, what: r.step, logFile: r.logFile, lines: stepLines(r) });
   if (result.code !== 0) throw new StepCommandError(result.code, result.tail, `${r.step} exited with ${result.code}`);
 }
 
@@ -76,10 +76,13 @@ describe('the step engine over SSH', () => {
     rmSync(timeline, { force: true });
     const pool = new SessionPool([]);
     const lines: string[] = [];
+    const report = (e: ProgressEvent) => (e.kind === 'line' ? lines.push(`${e.node} ${e.step} ${e.line}`) : undefined);
     try {
-      const result = await runStages(stages(nodes()), { ctx: { signal: new AbortController().signal, report: () => undefined }, stateDir, session: sessionFrom(pool), onLine: (n, s, l) => lines.push(`${n} ${s} ${l}`) });
+      const result = await runStages(stages(nodes()), { ctx: { signal: new AbortController().signal, report }, stateDir, session: sessionFrom(pool) });
       expect(result.ran.map((r) => `${r.node}/${r.step}`).sort()).toEqual(['compute1/prepare', 'compute1/stack', 'compute2/prepare', 'compute2/stack', 'controller/discover', 'controller/prepare', 'controller/stack'].sort());
       expect(pool.connections).toBe(3);
+      // Each command's output reaches the run's report as line events of its node and step.
+      expect(lines.sort()).toEqual(result.ran.map((r) => `${r.node} ${r.step} ${r.step} done on ${r.node}`).sort());
     } finally {
       await pool.closeAll();
     }

@@ -4,10 +4,11 @@
  * that failed resumes at the failed step. The first failure stops the others of its stage and the
  * run, and is reported with node, step, exit code, log file and the last lines of output.
  */
-import { join } from 'node:path';
 import { DevclusterError, StepCommandError, isDevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
+import { allOrFirstError } from '../flow/all-or-first-error.js';
 import type { NodeSession } from '../ssh/session.js';
+import { stepLogFile } from '../state/layout.js';
 import { ProvisionState } from './state.js';
 
 export interface EngineNode {
@@ -22,9 +23,13 @@ export interface StepRun<N extends EngineNode> {
   session: NodeSession;
   /** `.devcluster/<cluster>/logs/<node>/<step>.log` */
   logFile: string;
+  /** Its report also takes the step's output lines (`line` events: see stepLines). */
   ctx: Ctx;
-  /** Each output line (secrets masked) for the terminal, when the user follows the run. */
-  onLine: (line: string) => void;
+}
+
+/** A step's commands report their output lines as `line` events of this node and step (session.run's `lines`). */
+export function stepLines(r: StepRun<EngineNode>): { step: string; report: Ctx['report'] } {
+  return { step: r.step, report: r.ctx.report };
 }
 
 export interface Stage<N extends EngineNode> {
@@ -43,7 +48,6 @@ export interface EngineOptions<N extends EngineNode> {
   from?: string;
   /** Only this node's steps. */
   only?: string;
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 export interface StepOutcome {
@@ -58,7 +62,7 @@ export interface EngineResult {
 }
 
 export function logFileFor(stateDir: string, node: string, step: string): string {
-  return join(stateDir, 'logs', node, `${step}.log`);
+  return stepLogFile(stateDir, node, step);
 }
 
 /** StepCommandError lives with every other error class in src/errors.ts; re-exported for its importers. */
@@ -98,43 +102,27 @@ export async function runStages<N extends EngineNode>(stages: readonly Stage<N>[
       return false;
     });
     if (todo.length === 0) continue;
-    const abort = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, abort.signal]);
-    let first: unknown;
-    const runOne = async (node: N): Promise<void> => {
-      const logFile = logFileFor(options.stateDir, node.name, stage.step);
-      const startedAt = new Date();
-      const stepCtx: Ctx = { signal, report: ctx.report };
-      try {
-        ctx.report({ kind: 'phase', label: node.name, message: `${stage.step}…` });
-        const session = await options.session(node, stepCtx);
-        await stage.run({
-          node,
-          step: stage.step,
-          session,
-          logFile,
-          ctx: stepCtx,
-          onLine: (line) => options.onLine?.(node.name, stage.step, line),
-        });
-        const durationMs = Date.now() - startedAt.getTime();
-        await state.markDone(node.name, stage.step, { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), durationMs, nodeId: node.id });
-        result.ran.push({ node: node.name, step: stage.step, durationMs });
-        ctx.report({ kind: 'phase', label: node.name, message: `${stage.step} done in ${Math.round(durationMs / 1000)} s` });
-      } catch (error) {
-        if (first === undefined) {
-          first = ctx.signal.aborted ? error : stepFailed(node.name, stage.step, logFile, error, stage.step);
-          abort.abort(first);
+    // The first failure stops the stage's other nodes (and the run) and is the one reported.
+    await allOrFirstError(
+      todo,
+      ctx,
+      async (node, stepCtx) => {
+        const logFile = logFileFor(options.stateDir, node.name, stage.step);
+        const startedAt = new Date();
+        try {
+          ctx.report({ kind: 'phase', label: node.name, message: `${stage.step}…` });
+          const session = await options.session(node, stepCtx);
+          await stage.run({ node, step: stage.step, session, logFile, ctx: stepCtx });
+          const durationMs = Date.now() - startedAt.getTime();
+          await state.markDone(node.name, stage.step, { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), durationMs, nodeId: node.id });
+          result.ran.push({ node: node.name, step: stage.step, durationMs });
+          ctx.report({ kind: 'phase', label: node.name, message: `${stage.step} done in ${Math.round(durationMs / 1000)} s` });
+        } catch (error) {
+          throw ctx.signal.aborted ? error : stepFailed(node.name, stage.step, logFile, error, stage.step);
         }
-      }
-    };
-    if (stage.parallel) await Promise.all(todo.map(runOne));
-    else {
-      for (const node of todo) {
-        await runOne(node);
-        if (first !== undefined) break;
-      }
-    }
-    if (first !== undefined) throw first;
+      },
+      { parallel: stage.parallel },
+    );
   }
   return result;
 }

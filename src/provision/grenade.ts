@@ -11,7 +11,7 @@
  *   - roles/run-grenade/tasks/main.yaml: `./grenade.sh` in /opt/stack/new/grenade as stack with
  *     GRENADE_USE_EXTERNAL_DEVSTACK=True, so grenade neither clones nor rewrites the DevStack trees
  *     (grenade.sh `fetch_devstacks` is skipped, inc/bootstrap `devstacks_setup_environment` only).
- * Pure: the layout and the files; src/provision/steps.ts runs the actions.
+ * Pure: the layout and the files; src/provision/steps/grenade.ts runs the actions.
  */
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import { shellQuote as shq } from '../process/quote.js';

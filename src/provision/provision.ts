@@ -1,13 +1,14 @@
 /**
- * Provisioning a running cluster: DevStack's stages (steps.ts) through the engine (engine.ts) over
+ * Provisioning a running cluster: DevStack's stages (steps/) through the engine (engine.ts) over
  * one pooled SSH session per node. Used by `up` after the nodes are ready and by `provision`.
  */
 import type { Ctx } from '../events.js';
 import type { ClusterPlan } from '../plan/plan.js';
 import type { Provider } from '../providers/provider.js';
 import type { SessionPool } from '../ssh/session.js';
+import { nodeTarget, SSH_TIMING } from '../ssh/settings.js';
 import { runStages, type EngineResult } from './engine.js';
-import { devstackStages, type HostContext } from './steps.js';
+import { devstackStages, type HostContext } from './steps/index.js';
 
 export interface ProvisionOptions {
   ctx: Ctx;
@@ -17,7 +18,6 @@ export interface ProvisionOptions {
   host: HostContext;
   from?: string;
   only?: string;
-  onLine?: (node: string, step: string, line: string) => void;
 }
 
 /**
@@ -38,18 +38,11 @@ export function secretsOf(plan: ClusterPlan): string[] {
   return secrets.filter((s) => s.length >= 4);
 }
 
-/** How long to keep trying to reach a node that is already up. */
-const CONNECT_BUDGET_MS = 120_000;
-
 export async function provisionCluster(plan: ClusterPlan, options: ProvisionOptions): Promise<EngineResult> {
   const sessionFor = (name: string, ctx: Ctx) => {
     const node = plan.nodes.find((n) => n.name === name);
     if (!node) throw new TypeError(`no node ${name}`);
-    const endpoint = options.provider.sshEndpoint(plan, node);
-    return options.pool.get(
-      { node: node.name, label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
-      { signal: ctx.signal, budgetMs: CONNECT_BUDGET_MS },
-    );
+    return options.pool.get(nodeTarget(plan, node, options.provider.sshEndpoint(plan, node)), { signal: ctx.signal, budgetMs: SSH_TIMING.reachBudgetMs });
   };
   const { stages, dispose } = devstackStages(plan, options.host, sessionFor);
   try {
@@ -59,7 +52,6 @@ export async function provisionCluster(plan: ClusterPlan, options: ProvisionOpti
       session: (node, ctx) => sessionFor(node.name, ctx),
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.only === undefined ? {} : { only: options.only }),
-      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     });
   } finally {
     await dispose();

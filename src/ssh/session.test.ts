@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../events.js';
 import { generateKeyPair } from '../state/secrets.js';
 import { startSshd, type TestSshd } from '../../test/support/sshd.js';
 import { SessionPool, type PoolTarget } from './session.js';
@@ -41,18 +42,20 @@ describe('SSH sessions', () => {
 
   it('stream output to the log and to the caller with secrets masked, keep exit code and tail', async () => {
     const logFile = join(work, 'logs', 'controller', 'stack.log');
-    const lines: string[] = [];
+    const events: ProgressEvent[] = [];
     const r = await (await session()).run(`for i in $(seq 1 40); do echo "line $i"; done; echo "The password: ${SECRET}"; echo "oops ${SECRET}x" >&2; exit 7`, {
       signal,
       what: 'stack.sh',
       logFile,
-      onLine: (l) => lines.push(l),
+      lines: { step: 'stack', report: (e) => events.push(e) },
     });
     expect(r.code).toBe(7);
     expect(r.tail.at(-2)).toBe('The password: ******');
     expect(r.tail).toContain('oops ******x');
     expect(r.tail).toHaveLength(30);
-    expect(lines).toHaveLength(42);
+    expect(events).toHaveLength(42);
+    expect(events[0]).toEqual({ kind: 'line', node: 'controller', step: 'stack', line: 'line 1' });
+    expect(events).toContainEqual({ kind: 'line', node: 'controller', step: 'stack', line: 'oops ******x' });
     const log = readFileSync(logFile, 'utf8');
     expect(log).toContain('line 1\n');
     expect(log).toContain('# exit 7 after');

@@ -2,8 +2,8 @@
  * One SSH connection per node, reused for every command and upload of a run.
  *
  * - Commands stream their output, line by line and with every known secret masked, to a log file
- *   (`.devcluster/<cluster>/logs/<node>/<step>.log`, 0600) and optionally to a callback (the CLI
- *   prefixes lines with the node). The exit code and the last lines are kept for the error message.
+ *   (`.devcluster/<cluster>/logs/<node>/<step>.log`, 0600) and optionally as `line` progress events
+ *   (the CLI shows them with --follow). The exit code and the last lines are kept for the error message.
  * - Cancellation (AbortSignal, or the command's own time budget) stops the remote command too: every
  *   command runs as the leader of its own process group, whose id it announces first, and an abort
  *   sends TERM (then KILL) to that whole group over a second channel of the same connection.
@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type ssh2 from 'ssh2';
 import { DevclusterError } from '../errors.js';
+import type { ProgressEvent } from '../events.js';
 import { shellQuote as shq } from '../process/quote.js';
 import { closeClient, connectPinned, type ConnectOptions, type SshTarget } from './connect.js';
 
@@ -28,8 +29,8 @@ export interface RunOptions {
   what: string;
   /** Append the output here (created 0600, its folder 0700). */
   logFile?: string;
-  /** Each output line, secrets masked, as it arrives. */
-  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Report each output line, secrets masked, as it arrives: a `line` event of this node and step. */
+  lines?: { step: string; report: (event: ProgressEvent) => void };
   /** Budget for the whole command; on expiry the remote command is stopped and STEP_TIMEOUT thrown. */
   timeoutMs?: number;
   /** How many last lines to keep for failure messages. */
@@ -136,7 +137,7 @@ export class NodeSession {
       if (tail.length > tailSize) tail.shift();
       if (stream === 'stdout' && stdout.length < STDOUT_CAP) stdout += `${masked}\n`;
       log?.write(`${masked}\n`);
-      options.onLine?.(masked, stream);
+      options.lines?.report({ kind: 'line', node: this.node, step: options.lines.step, line: masked });
     };
     log?.write(`# ${new Date().toISOString()} ${this.node}: ${this.mask(options.what)}\n# $ ${this.mask(command)}\n`);
     // The login shell announces its pid (= its process group: sshd made it a session leader), then

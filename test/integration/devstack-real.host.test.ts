@@ -46,7 +46,7 @@ import { CLONE_REFUSED, errorsIn, mainTrace, parseStackenv, promptsIn, stopOf, t
 import { leftovers } from '../support/leftovers.js';
 import { startOpenstackApiOverSsh, type Remote } from '../support/openstack-api.js';
 import { ProvisionState } from '../../src/provision/state.js';
-import { glanceName } from '../../src/provision/steps.js';
+import { glanceName } from '../../src/provision/steps/index.js';
 import { requireTestImage } from '../support/test-image.js';
 
 const BRANCHES = ['master', 'stable/2026.1', 'stable/2025.2'] as const;
