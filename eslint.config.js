@@ -28,6 +28,24 @@ export default tseslint.config(
     },
   },
   {
+    // A command turns argv into one call into src/cluster/ (or another domain module) and prints the
+    // result: the hypervisor, SSH, the state folder and cloud-init are reached only through cluster/.
+    files: ['src/cli/commands/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(providers|ssh|state|cloudinit)(/|$)',
+              message: 'src/cli/commands/ goes through src/cluster/: no providers/, ssh/, state/ or cloudinit/ here.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', AbortController: 'readonly' } },
   },

@@ -1,4 +1,5 @@
-// Preloaded into the devcluster CLI by the memory benchmark (NODE_OPTIONS=--import): writes the
+// Preloaded into the devcluster CLI by the memory benchmark (NODE_OPTIONS=--import; plain JS so the
+// measured process loads nothing more than itself): writes the
 // process's peak resident set size (KiB, from getrusage) to $DC_BENCH_RSS_FILE when it exits.
 import { writeFileSync } from 'node:fs';
 

@@ -149,13 +149,16 @@ describe('devcluster CLI', () => {
     await expect(stat(join(cwd, '.devcluster'))).rejects.toThrow();
   });
 
-  it('ssh to a node that is not running is NODE_NOT_RUNNING, exit 1 (not bad usage), with the way to start it', async () => {
+  it('ssh or provision on nodes that are not running is NODE_NOT_RUNNING, exit 1 (not bad usage), with the way to start them', async () => {
     const { run, cwd } = await sandbox();
     await writeFile(join(cwd, 'devcluster.yaml'), 'libvirt:\n  uri: test:///default\n');
     const result = await run('ssh', 'controller', 'true');
     expect(result.exitCode, result.stderr).toBe(1);
     expect(result.stderr).toContain('error NODE_NOT_RUNNING: node controller of cluster dev is not created');
     expect(result.stderr).toContain('hint: run `devcluster up` first');
+    const provision = await run('provision');
+    expect(provision.exitCode, provision.stderr).toBe(1);
+    expect(provision.stderr).toContain('error NODE_NOT_RUNNING: controller is not created, compute1 is not created');
     const unknown = await run('ssh', 'compute9');
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain('error NODE_NOT_FOUND: cluster dev has no node "compute9"');

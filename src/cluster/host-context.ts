@@ -5,14 +5,16 @@ import type { CacheLayout } from '../images/cache.js';
 import type { HostContext } from '../provision/steps/index.js';
 import { hostNestsKvm, nodesNestKvm } from '../providers/libvirt/accel.js';
 
+/** Whether the nodes will have /dev/kvm: libvirt asks its accelerator; VirtualBox nests when this host does. */
+export function nodesHaveKvm(config: LoadedConfig['config']): Promise<boolean> {
+  return config.provider === 'libvirt' ? nodesNestKvm({ uri: config.libvirt.uri, accelerator: config.libvirt.accelerator }) : hostNestsKvm();
+}
+
 export async function hostContext(loaded: LoadedConfig, options: { cacheLayout?: CacheLayout; stackTimeoutMs?: number; cloneTimeoutMs?: number }): Promise<HostContext> {
   return {
     baseDir: loaded.baseDir,
     home: process.env.HOME ?? homedir(),
-    nestedVirt:
-      loaded.config.provider === 'libvirt'
-        ? await nodesNestKvm({ uri: loaded.config.libvirt.uri, accelerator: loaded.config.libvirt.accelerator })
-        : await hostNestsKvm(),
+    nestedVirt: await nodesHaveKvm(loaded.config),
     stackTimeoutMs: options.stackTimeoutMs ?? 2 * 3600_000,
     cloneTimeoutMs: options.cloneTimeoutMs ?? 15 * 60_000,
     ...(options.cacheLayout ? { cacheLayout: options.cacheLayout } : {}),

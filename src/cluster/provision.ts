@@ -4,10 +4,9 @@ import type { Ctx } from '../events.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { CacheLayout } from '../images/cache.js';
 import type { EngineResult } from '../provision/engine.js';
-import { provisionCluster, secretsOf } from '../provision/provision.js';
+import { provisionCluster } from '../provision/provision.js';
 import { STEPS } from '../provision/steps/index.js';
-import { SessionPool } from '../ssh/session.js';
-import { lockCluster, openCluster } from './context.js';
+import { withCluster } from './operation.js';
 import { hostContext } from './host-context.js';
 
 export interface ProvisionCommandOptions {
@@ -28,10 +27,7 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
   if (options.only !== undefined && !names.includes(options.only)) {
     throw new DevclusterError('NODE_NOT_FOUND', `cluster ${loaded.config.name} has no node "${options.only}"`, { hint: `nodes: ${names.join(', ')}` });
   }
-  const { plan, provider, stateDir } = await openCluster(loaded);
-  const lock = await lockCluster(stateDir, plan.name, ctx);
-  const pool = new SessionPool(secretsOf(plan));
-  try {
+  return withCluster(loaded, { mode: 'change', lock: true }, ctx, async ({ plan, provider, pool, stateDir }) => {
     const states = new Map((await provider.listNodes(plan.name, ctx)).map((s) => [s.node, s.state]));
     const notRunning = plan.nodes.filter((n) => (options.only === undefined || n.name === options.only) && states.get(n.name) !== 'running');
     if (notRunning.length > 0) {
@@ -46,9 +42,5 @@ export async function provision(loaded: LoadedConfig, options: ProvisionCommandO
       ...(options.from === undefined ? {} : { from: options.from }),
       ...(options.only === undefined ? {} : { only: options.only }),
     });
-  } finally {
-    await pool.closeAll();
-    await lock.release();
-    await provider.close?.();
-  }
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * The boot wait of `up` against a real sshd on loopback, with a provider double standing in for the
  * hypervisor (its states and stop details in the shape LibvirtProvider returns them; the real thing in
- * test/integration/node-stops.test.ts) and a `cloud-init` stand-in first on the session's PATH:
+ * test/integration/node-stops.host.test.ts) and a `cloud-init` stand-in first on the session's PATH:
  * - a node that stops running fails the wait within seconds, while SSH is still refused or while
  *   cloud-init is still running, with the hypervisor's words and the fix;
  * - `cloud-init status --wait` exit 2 (recoverable errors) is a warning with `status --long`; 1 fails.

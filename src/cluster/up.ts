@@ -14,12 +14,13 @@ import { pullImage } from '../images/pull.js';
 import { imageSource } from '../images/source.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import type { NodeState, Provider } from '../providers/provider.js';
-import { SessionPool, type NodeSession } from '../ssh/session.js';
+import type { SessionPool, NodeSession } from '../ssh/session.js';
+import { nodeTarget } from '../ssh/settings.js';
 import type { EngineResult } from '../provision/engine.js';
-import { provisionCluster, secretsOf } from '../provision/provision.js';
+import { provisionCluster } from '../provision/provision.js';
 import { ProvisionState } from '../provision/state.js';
 import { allOrFirstError } from '../flow/all-or-first-error.js';
-import { lockCluster, openCluster } from './context.js';
+import { withCluster } from './operation.js';
 import { hostContext } from './host-context.js';
 import { writeSshFiles } from './ssh-files.js';
 
@@ -130,10 +131,7 @@ export async function waitForNode(provider: Provider, plan: ClusterPlan, node: N
   try {
     say('waiting for SSH');
     const session = await pool
-      .get(
-        { node: node.name, label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
-        { signal, budgetMs: Math.max(1000, deadline - Date.now()), onRetry: () => say('waiting for SSH') },
-      )
+      .get(nodeTarget(plan, node, endpoint), { signal, budgetMs: Math.max(1000, deadline - Date.now()), onRetry: () => say('waiting for SSH') })
       .catch((error: unknown) => (error instanceof DevclusterError && error.code === 'SSH_HOST_KEY_MISMATCH' ? Promise.reject(error) : fail('did not answer SSH', error)));
     ctx.report({ kind: 'phase', label: node.name, message: `SSH up after ${minutes(Date.now() - started)}; waiting for cloud-init` });
     await waitForCloudInit(session, node, signal, ctx, fail);
@@ -188,13 +186,10 @@ export async function createNodes(provider: Provider, plan: ClusterPlan, image: 
   return plan.nodes.filter((n) => created.has(n.name)).map((n) => n.name);
 }
 
-export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> {
+export function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> {
   const { ctx } = options;
-  const cluster = await openCluster(loaded);
-  const { plan, provider, stateDir } = cluster;
-  const lock = await lockCluster(stateDir, plan.name, ctx);
-  const pool = new SessionPool(secretsOf(plan));
-  try {
+  return withCluster(loaded, { mode: 'change', lock: true }, ctx, async (op) => {
+    const { plan, provider, pool, stateDir } = op;
     const source = imageSource(loaded.config.image, { baseDir: loaded.baseDir, home: process.env.HOME ?? homedir() });
     ctx.report({ kind: 'phase', label: plan.name, message: `image ${source.label}` });
     const pulled = await pullImage(source, { ctx, ...(options.cacheLayout ? { layout: options.cacheLayout } : {}) });
@@ -219,9 +214,5 @@ export async function up(loaded: LoadedConfig, options: UpOptions): Promise<UpRe
     const host = await hostContext(loaded, options);
     result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host });
     return result;
-  } finally {
-    await pool.closeAll();
-    await lock.release();
-    await provider.close?.();
-  }
+  });
 }

@@ -5,7 +5,7 @@
  */
 import { access, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, DevclusterError } from '../errors.js';
@@ -15,7 +15,8 @@ import { grenadeIssues } from './grenade.js';
 import { formatPath, type ConfigIssue, type FieldPath } from './issue.js';
 import { hasPath, locate } from './locate.js';
 import { knownKeysAt, nearestKey } from './known-keys.js';
-import { discoverUserKeys, expandHome, isKeyLiteral, parsePublicKey, readKeyFile, type PublicKey } from './ssh-keys.js';
+import { expandHome, resolveLocal } from '../fs/paths.js';
+import { discoverUserKeys, isKeyLiteral, parsePublicKey, readKeyFile, type PublicKey } from './ssh-keys.js';
 
 export const DEFAULT_CONFIG_FILE = 'devcluster.yaml';
 
@@ -208,7 +209,5 @@ async function checkFiles(raw: Record<string, unknown>, ctx: ParseContext): Prom
   return keys === undefined ? { issues } : { issues, keys };
 }
 
-export function resolveLocal(value: string, ctx: { baseDir: string; home: string }): string {
-  const expanded = expandHome(value, ctx.home);
-  return isAbsolute(expanded) ? expanded : resolve(ctx.baseDir, expanded);
-}
+/** Kept here for modules that still import it from config/; it lives in fs/paths.ts. */
+export { resolveLocal };

@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { resolveLocal } from '../fs/paths.js';
 
 export interface PublicKey {
   /** e.g. ssh-ed25519 */
@@ -43,16 +44,12 @@ export function isKeyLiteral(entry: string): boolean {
   return KEY_LINE.test(entry.trim());
 }
 
-export function expandHome(path: string, home = homedir()): string {
-  if (path === '~') return home;
-  if (path.startsWith('~/')) return join(home, path.slice(2));
-  return path;
-}
+/** Kept here for modules that still import it from config/; it lives in fs/paths.ts. */
+export { expandHome } from '../fs/paths.js';
 
 /** Keys in a file: one per non-empty, non-comment line. */
 export async function readKeyFile(path: string, baseDir: string, home = homedir()): Promise<PublicKey[] | Error> {
-  const expanded = expandHome(path, home);
-  const full = isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
+  const full = resolveLocal(path, { baseDir, home });
   let text: string;
   try {
     text = await readFile(full, 'utf8');

@@ -1,9 +1,10 @@
 /** The commented config that `devcluster init` writes: config.example.yaml, named for the cluster. */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { parseDocument, Document } from 'yaml';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Kept here for modules that still import it from config/; it lives in package-root.ts. */
+export { PACKAGE_ROOT };
 export const EXAMPLE_FILE = `${PACKAGE_ROOT}config.example.yaml`;
 export const SCHEMA_FILE = `${PACKAGE_ROOT}schema/devcluster.schema.json`;
 

@@ -12,7 +12,7 @@ import { DEVSTACK_PROJECTS, SUPPORTED_DISTROS } from './tables.js';
 import { distroSupported, parseStackrcProjects, parseSupportedDistros } from './upstream.js';
 
 const BRANCHES = Object.keys(SUPPORTED_DISTROS);
-const REGENERATE = 'regenerate it: npm run build && node scripts/gen-devstack-tables.mjs';
+const REGENERATE = 'regenerate it: npm run build && node scripts/dev/gen-devstack-tables.mjs';
 let work: string;
 const trees: Record<string, string> = {};
 

@@ -2,7 +2,7 @@
  * Reading DevStack's own files for the tables devcluster needs: which variables select each git
  * project's source (stackrc's `X_REPO=${X_REPO:-…}` and `GITREPO["name"]=${VAR_REPO:-…}` lines,
  * with their GITBRANCH twins), and which distros stack.sh accepts (`SUPPORTED_DISTROS=…`).
- * Pure: text in, table out. scripts/gen-devstack-tables.mjs writes tables.ts with these; a test
+ * Pure: text in, table out. scripts/dev/gen-devstack-tables.mjs writes tables.ts with these; a test
  * checks the committed tables against the real files, so they cannot drift.
  */
 

@@ -3,7 +3,7 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageName } from '../config/catalog-names.js';
 import type { Config } from '../config/schema.js';
-import { expandHome } from '../config/ssh-keys.js';
+import { expandHome } from '../fs/paths.js';
 import { CATALOG } from './catalog.js';
 import type { Checksum } from './checksums.js';
 

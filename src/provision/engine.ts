@@ -4,11 +4,11 @@
  * that failed resumes at the failed step. The first failure stops the others of its stage and the
  * run, and is reported with node, step, exit code, log file and the last lines of output.
  */
-import { join } from 'node:path';
 import { DevclusterError, StepCommandError, isDevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import { allOrFirstError } from '../flow/all-or-first-error.js';
 import type { NodeSession } from '../ssh/session.js';
+import { stepLogFile } from '../state/layout.js';
 import { ProvisionState } from './state.js';
 
 export interface EngineNode {
@@ -62,7 +62,7 @@ export interface EngineResult {
 }
 
 export function logFileFor(stateDir: string, node: string, step: string): string {
-  return join(stateDir, 'logs', node, `${step}.log`);
+  return stepLogFile(stateDir, node, step);
 }
 
 /** StepCommandError lives with every other error class in src/errors.ts; re-exported for its importers. */

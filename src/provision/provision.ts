@@ -6,6 +6,7 @@ import type { Ctx } from '../events.js';
 import type { ClusterPlan } from '../plan/plan.js';
 import type { Provider } from '../providers/provider.js';
 import type { SessionPool } from '../ssh/session.js';
+import { nodeTarget, SSH_TIMING } from '../ssh/settings.js';
 import { runStages, type EngineResult } from './engine.js';
 import { devstackStages, type HostContext } from './steps/index.js';
 
@@ -37,18 +38,11 @@ export function secretsOf(plan: ClusterPlan): string[] {
   return secrets.filter((s) => s.length >= 4);
 }
 
-/** How long to keep trying to reach a node that is already up. */
-const CONNECT_BUDGET_MS = 120_000;
-
 export async function provisionCluster(plan: ClusterPlan, options: ProvisionOptions): Promise<EngineResult> {
   const sessionFor = async (name: string, ctx: Ctx) => {
     const node = plan.nodes.find((n) => n.name === name);
     if (!node) throw new TypeError(`no node ${name}`);
-    const endpoint = await options.provider.sshEndpoint(plan, node, ctx);
-    return options.pool.get(
-      { node: node.name, label: node.name, host: endpoint.host, port: endpoint.port, username: plan.stackUser.name, privateKey: plan.clusterKey.private, hostKey: node.hostKey.public },
-      { signal: ctx.signal, budgetMs: CONNECT_BUDGET_MS },
-    );
+    return options.pool.get(nodeTarget(plan, node, await options.provider.sshEndpoint(plan, node, ctx)), { signal: ctx.signal, budgetMs: SSH_TIMING.reachBudgetMs });
   };
   const { stages, dispose } = devstackStages(plan, options.host, sessionFor);
   try {

@@ -4,10 +4,10 @@
  * not finish.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { DevclusterError } from '../errors.js';
 import { atomicWrite } from '../fs/atomic-write.js';
+import { stateLayout } from '../state/layout.js';
 
 const record = z.object({
   startedAt: z.string(),
@@ -21,7 +21,7 @@ export type StepRecord = z.infer<typeof record>;
 const fileSchema = z.object({ version: z.literal(1), done: z.record(z.string(), record) });
 
 export function provisionFile(stateDir: string): string {
-  return join(stateDir, 'provision.json');
+  return stateLayout(stateDir).provision;
 }
 
 export const recordKey = (node: string, step: string): string => `${node}/${step}`;

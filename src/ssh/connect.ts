@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { DevclusterError } from '../errors.js';
 import { fingerprintOf } from '../config/ssh-keys.js';
+import { SSH_TIMING } from './settings.js';
 
 export interface SshTarget {
   /** Node name, for messages. */
@@ -81,9 +82,9 @@ function attempt(target: SshTarget, signal: AbortSignal): Promise<ssh2.Client> {
       port: target.port,
       username: target.username,
       privateKey: target.privateKey,
-      readyTimeout: 20_000,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
+      readyTimeout: SSH_TIMING.readyTimeoutMs,
+      keepaliveInterval: SSH_TIMING.keepaliveIntervalMs,
+      keepaliveCountMax: SSH_TIMING.keepaliveCountMax,
       algorithms: { serverHostKey: [pinned.type as ssh2.ServerHostKeyAlgorithm] },
       hostVerifier: (key: Buffer) => {
         if (key.equals(pinned.blob)) return true;
@@ -105,14 +106,14 @@ export async function connectPinned(target: SshTarget, options: ConnectOptions):
     } catch (error) {
       if (error instanceof DevclusterError) throw error; // mismatch, auth, cancel: never retried
       lastReason = (error as Error).message;
-      if (!RETRYABLE.test(lastReason) || Date.now() + 2000 > deadline) {
+      if (!RETRYABLE.test(lastReason) || Date.now() + SSH_TIMING.retryDelayMs > deadline) {
         throw new DevclusterError('SSH_UNREACHABLE', `${target.label} did not answer SSH on ${target.host}:${target.port} within ${Math.round(options.budgetMs / 1000)} s (${lastReason})`, {
           cause: error,
           hint: 'the node may still be booting or failed to boot: look at its console log',
         });
       }
       options.onRetry?.(n, lastReason);
-      await sleep(2000, undefined, { signal: options.signal });
+      await sleep(SSH_TIMING.retryDelayMs, undefined, { signal: options.signal });
     }
   }
 }

@@ -7,11 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import ssh2 from 'ssh2';
 import { z } from 'zod';
 import { DevclusterError } from '../errors.js';
 import { atomicWrite } from '../fs/atomic-write.js';
+import { stateDirFor, stateLayout } from './layout.js';
 
 const keyPair = z.object({ private: z.string().min(1), public: z.string().min(1) });
 export type KeyPair = z.infer<typeof keyPair>;
@@ -44,12 +44,11 @@ const secretsSchema = z.object({
 export type StoredSecrets = z.infer<typeof secretsSchema>;
 export type Secrets = Omit<StoredSecrets, 'passwords'> & { passwords: Record<PasswordName, string> };
 
-export function stateDirFor(baseDir: string, cluster: string): string {
-  return resolve(baseDir, '.devcluster', cluster);
-}
+/** Kept here for modules that still import it from state/secrets; it lives in layout.ts. */
+export { stateDirFor };
 
 export function secretsFile(stateDir: string): string {
-  return join(stateDir, 'secrets.json');
+  return stateLayout(stateDir).secrets;
 }
 
 /** 24 characters from [A-Za-z0-9]: safe in local.conf, shells and URLs without quoting surprises. */

@@ -1,6 +1,5 @@
 /** `up`, `status`, `ssh`, `ssh-config`, `halt`, `down`: the cluster's life. */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { loadFor } from '../context.js';
@@ -10,9 +9,8 @@ import { provision } from '../../cluster/provision.js';
 import { STEPS } from '../../provision/steps/index.js';
 import type { EngineResult } from '../../provision/engine.js';
 import { down, halt } from '../../cluster/down.js';
-import { openCluster, peekCluster } from '../../cluster/context.js';
-import { sshFilePaths, writeSshFiles } from '../../cluster/ssh-files.js';
-import { closeClient, connectPinned } from '../../ssh/connect.js';
+import { status } from '../../cluster/status.js';
+import { prepareSsh, sshConfig } from '../../cluster/ssh.js';
 import { DevclusterError } from '../../errors.js';
 import { cacheLayout } from '../../images/cache.js';
 import { formatTable } from '../table.js';
@@ -80,21 +78,16 @@ export function registerCluster(program: Command, io: CliIO): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const loaded = await loadFor(command, io);
-      const { provider } = await peekCluster(loaded);
-      try {
-        const nodes = await provider.listNodes(loaded.config.name, { signal: io.signal, report: () => undefined });
-        if (opts.json) {
-          io.out(JSON.stringify({ cluster: loaded.config.name, provider: provider.name, nodes }, null, 2));
-          return;
-        }
-        if (nodes.length === 0) {
-          io.out(`cluster ${loaded.config.name}: no nodes (run \`devcluster up\`)`);
-          return;
-        }
-        io.out(formatTable([['NODE', 'ROLE', 'STATE', 'ADDRESS', 'RESOURCE'], ...nodes.map((n) => [n.node, n.role, n.state, n.ip ?? '-', n.resource])]));
-      } finally {
-        await provider.close?.();
+      const { cluster, provider, nodes } = await status(loaded, { signal: io.signal, report: progressReporter(io) });
+      if (opts.json) {
+        io.out(JSON.stringify({ cluster, provider, nodes }, null, 2));
+        return;
       }
+      if (nodes.length === 0) {
+        io.out(`cluster ${cluster}: no nodes (run \`devcluster up\`)`);
+        return;
+      }
+      io.out(formatTable([['NODE', 'ROLE', 'STATE', 'ADDRESS', 'RESOURCE'], ...nodes.map((n) => [n.node, n.role, n.state, n.ip ?? '-', n.resource])]));
     });
 
   program
@@ -104,31 +97,8 @@ export function registerCluster(program: Command, io: CliIO): void {
     .argument('[command...]', 'command to run (after --)')
     .action(async (nodeName: string, commandArgs: string[], _opts: unknown, command: Command) => {
       const loaded = await loadFor(command, io);
-      const cluster = await openCluster(loaded);
-      const node = cluster.plan.nodes.find((n) => n.name === nodeName);
-      if (!node) {
-        throw new DevclusterError('NODE_NOT_FOUND', `cluster ${cluster.plan.name} has no node "${nodeName}"`, {
-          hint: `nodes: ${cluster.plan.nodes.map((n) => n.name).join(', ')}`,
-        });
-      }
-      const state = (await cluster.provider.listNodes(cluster.plan.name, { signal: io.signal, report: () => undefined })).find((n) => n.node === nodeName);
-      if (state?.state !== 'running') {
-        await cluster.provider.close?.();
-        throw new DevclusterError('NODE_NOT_RUNNING', `node ${nodeName} of cluster ${cluster.plan.name} is ${state ? state.state : 'not created'}`, {
-          hint: 'run `devcluster up` first',
-        });
-      }
-      const files = await writeSshFiles(cluster.plan, cluster.stateDir);
-      // Check the pin with our own client first: a wrong key is refused before anything runs.
-      const endpoint = await cluster.provider.sshEndpoint(cluster.plan, node, { signal: io.signal, report: () => undefined });
-      const probe = await connectPinned(
-        { label: node.name, host: endpoint.host, port: endpoint.port, username: cluster.plan.stackUser.name, privateKey: cluster.plan.clusterKey.private, hostKey: node.hostKey.public },
-        { signal: io.signal, budgetMs: 30_000 },
-      );
-      await closeClient(probe);
-      await cluster.provider.close?.();
-      // Then OpenSSH with the same pinned known_hosts, for a real TTY and exit status.
-      const args = ['-F', files.config, ...(commandArgs.length === 0 ? ['-t'] : []), node.name, ...commandArgs];
+      // The pin is checked with devcluster's own client first; then OpenSSH, for a real TTY and exit status.
+      const { args } = await prepareSsh(loaded, nodeName, commandArgs, { signal: io.signal, report: progressReporter(io) });
       const code = await new Promise<number>((resolve) => {
         const child = spawn('ssh', args, { stdio: 'inherit' });
         child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 255)));
@@ -142,11 +112,9 @@ export function registerCluster(program: Command, io: CliIO): void {
     .description('print an OpenSSH config block per node (pinned known_hosts written beside it), for ssh -F, scp, Ansible')
     .action(async (_opts: unknown, command: Command) => {
       const loaded = await loadFor(command, io);
-      const cluster = await openCluster(loaded);
-      await cluster.provider.close?.();
-      const files = await writeSshFiles(cluster.plan, cluster.stateDir);
+      const { files, text } = await sshConfig(loaded, { signal: io.signal, report: progressReporter(io) });
       io.out(`# ${files.config} (known hosts: ${files.knownHosts})`);
-      io.out(await readFile(sshFilePaths(cluster.stateDir).config, 'utf8'));
+      io.out(text);
     });
 
   program

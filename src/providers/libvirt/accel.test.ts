@@ -1,7 +1,7 @@
 /**
  * The accelerator decision (setting × probe result), the once-per-process probe cache, the probe's
  * boot sector layout and the reading of libvirt's domain log. The probe itself against real libvirt
- * and qemu is in test/integration/kvm-probe.test.ts.
+ * and qemu is in test/integration/kvm-probe.host.test.ts.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

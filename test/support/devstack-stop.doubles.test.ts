@@ -1,5 +1,5 @@
 /**
- * The harness of test/integration/devstack-real.test.ts, against the real DevStack trees (no guest):
+ * The harness of test/integration/devstack-real.host.test.ts, against the real DevStack trees (no guest):
  * where each branch's ERROR_ON_CLONE stop is; that the readers understand what DevStack's own code
  * prints — the real git_clone refusing a clone, the real read_password prompting with stdin closed,
  * the real PS4 trace; and where the DevStack repository comes from, with a clear failure when none answers.

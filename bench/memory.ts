@@ -1,18 +1,23 @@
-// 6. Memory during a three-node `up` with provisioning (the fake DevStack of the tests, pushed from a
-// local checkout): the devcluster process's peak RSS (getrusage, written at exit), and for every qemu
-// process of the cluster, sampled every 5 s, its resident memory beyond the guest's RAM — everything
-// but the guest-RAM mapping (translation cache, qemu's own heap, device buffers).
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+/**
+ * 6. Memory during a three-node `up` with provisioning (the fake DevStack of the tests,
+ * test/support/fake-devstack-tree.ts, pushed from a local checkout): the devcluster process's peak RSS
+ * (getrusage, written at exit by maxrss.mjs), and for every qemu process of the cluster, sampled every
+ * 5 s, its resident memory beyond the guest's RAM — everything but the guest-RAM mapping (translation
+ * cache, qemu's own heap, device buffers).
+ */
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setInterval, clearInterval } from 'node:timers';
 import { pathToFileURL } from 'node:url';
-import { clusterFolder, devcluster, finished, timed } from './lib.mjs';
+import { fakeDevstackTree } from '../test/support/fake-devstack-tree.js';
+import { gitRepo } from '../test/support/git-repo.js';
+import { clusterFolder, devcluster, finished, requireTestImage, timed } from './lib.js';
+import type { Shared } from './run.js';
 
 const GUEST_RAM_KIB = 1024 * 1024;
 
 /** Resident KiB of a qemu process: total, and outside the guest-RAM mapping(s). */
-function qemuResident(pid) {
+function qemuResident(pid: string): { total: number; beyond: number } {
   let total = 0;
   let guest = 0;
   let size = 0;
@@ -28,7 +33,7 @@ function qemuResident(pid) {
   return { total, beyond: total - guest };
 }
 
-function qemuPids(name) {
+function qemuPids(name: string): string[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -39,17 +44,13 @@ function qemuPids(name) {
   });
 }
 
-export async function benchMemory({ ROOT, work, testImage }) {
-  const { image, sums } = testImage();
+export async function benchMemory({ ROOT, work }: Shared): Promise<{ upS: number; peakRssMiB: number; overheadMiB: number; qemuMaxRssMiB: number }> {
+  const { image, sums } = requireTestImage();
   const dir = join(work, 'memory');
   mkdirSync(dir);
-  const repo = join(dir, 'devstack');
-  cpSync(join(ROOT, 'test', 'fixtures', 'fake-devstack'), repo, { recursive: true });
-  execFileSync('git', ['init', '-q', '-b', 'master', repo]);
-  execFileSync('git', ['-C', repo, 'add', '.']);
-  execFileSync('git', ['-C', repo, '-c', 'user.name=b', '-c', 'user.email=b@example.org', 'commit', '-qm', 'fake devstack']);
+  const repo = gitRepo(join(dir, 'devstack'), {}, fakeDevstackTree());
   const name = `bm${process.pid % 10000}`;
-  clusterFolder(ROOT, dir, {
+  await clusterFolder(dir, {
     name, image, sums, cidr: '192.168.165.0/24', nodes: ['controller', 'compute1', 'compute2'],
     extra: [`devstack: { repo: ${JSON.stringify(repo)}, layer: 1 }`, 'post_stack: { images: [] }'],
   });
@@ -67,13 +68,13 @@ export async function benchMemory({ ROOT, work, testImage }) {
       }
     }
   }, 5000);
-  let result;
+  let result: Awaited<ReturnType<typeof finished>> | undefined;
   const upS = await timed(async () => {
     result = await finished(devcluster(ROOT, dir, ['up'], { NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, 'bench', 'maxrss.mjs')).href}`, DC_BENCH_RSS_FILE: rssFile }));
   });
   clearInterval(sampler);
   const down = await finished(devcluster(ROOT, dir, ['down']));
-  if (result.code !== 0) throw new Error(`devcluster up failed:\n${result.out.slice(-3000)}`);
+  if (!result || result.code !== 0) throw new Error(`devcluster up failed:\n${result?.out.slice(-3000)}`);
   if (down.code !== 0) throw new Error(`devcluster down failed:\n${down.out.slice(-3000)}`);
   return { upS, peakRssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024, overheadMiB: overheadKiB / 1024, qemuMaxRssMiB: qemuMaxKiB / 1024 };
 }

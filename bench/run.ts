@@ -1,48 +1,59 @@
-#!/usr/bin/env node
-// devcluster benchmarks: every figure is a ratio against a baseline measured in the same run, on the
-// same machine. `npm run bench` runs all six; `npm run bench -- --quick` runs 3-5 (part of CI);
-// `--only 2,6` picks some. Raw figures go to bench/results/<time>.json.
-// Needs `npm run build` (it uses dist/), root, libvirtd with pool `default` (`devcluster doctor --fix`),
-// qemu-img, sshd and ssh; 1, 2 and 6 need the test image (test/setup-host.sh) and take ~25 min under
-// TCG; 1 also needs Debian's vagrant and vagrant-libvirt (installed here when missing).
+/**
+ * devcluster benchmarks: every figure is a ratio against a baseline measured in the same run, on the
+ * same machine. `npm run bench` runs all six; `npm run bench -- --quick` runs 3-5 (part of CI);
+ * `--only 2,6` picks some. Raw figures go to bench/results/<time>.json. Run by tsx, importing the
+ * sources and test/support (bench/lib.ts); the benchmarks that time the CLI run the built one
+ * (`npm run bench` builds first).
+ * Needs root, libvirtd with pool `default` (`devcluster doctor --fix`), qemu-img, sshd and ssh; 1, 2
+ * and 6 need the test image (test/setup-host.sh) and take ~25 min under TCG; 1 also needs Debian's
+ * vagrant and vagrant-libvirt (installed here when missing).
+ */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { cpus, homedir, hostname, totalmem, tmpdir, userInfo } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { cpus, hostname, totalmem, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, sh, timed, virsh } from './lib.mjs';
-import { benchVagrant } from './vagrant.mjs';
-import { benchBoot } from './boot.mjs';
-import { benchMemory } from './memory.mjs';
+import { createNodes } from '../src/cluster/up.js';
+import { parseConfigText } from '../src/config/load.js';
+import { quietCtx } from '../src/events.js';
+import { cacheLayout } from '../src/images/cache.js';
+import { pullImage } from '../src/images/pull.js';
+import { imageSource } from '../src/images/source.js';
+import { buildPlan } from '../src/plan/plan.js';
+import { LibvirtProvider } from '../src/providers/libvirt/provider.js';
+import { SessionPool } from '../src/ssh/session.js';
+import { completeSecrets, generateKeyPair } from '../src/state/secrets.js';
+import { freePort, sh, timed, virsh } from './lib.js';
+import { benchVagrant } from './vagrant.js';
+import { benchBoot } from './boot.js';
+import { benchMemory } from './memory.js';
+
+/** What every benchmark gets: the package root and a scratch folder removed at the end. */
+export interface Shared {
+  ROOT: string;
+  work: string;
+}
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const dist = (path) => import(join(ROOT, 'dist', path));
-const { SessionPool } = await dist('ssh/session.js');
-const { generateKeyPair } = await dist('state/secrets.js');
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg = argv.indexOf('--only');
-const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : new Set(quick ? ['3', '4', '5'] : ['1', '2', '3', '4', '5', '6']);
+const only = onlyArg >= 0 ? new Set((argv[onlyArg + 1] ?? '').split(',')) : new Set(quick ? ['3', '4', '5'] : ['1', '2', '3', '4', '5', '6']);
 const work = mkdtempSync(join(tmpdir(), 'dc-bench-'));
-const rows = [];
+type Row = [label: string, measured: string, ratio: string, goal: string, met: boolean];
+const rows: Row[] = [];
 const raw = {
   machine: { host: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kvm: existsSync('/dev/kvm') },
   startedAt: new Date().toISOString(),
-  results: {},
+  results: {} as Record<string, unknown>,
 };
-const allocated = (file) => statSync(file).blocks * 512;
-const ratioRow = (label, measured, ratio, goal, limit) => rows.push([label, measured, ratio.toFixed(2), goal, ratio <= limit]);
-const testImageDir = () => process.env.DEVCLUSTER_TEST_IMAGE_DIR ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'devcluster-test', 'image');
-const testImage = () => {
-  const dir = testImageDir();
-  const image = join(dir, 'debian-12-test.qcow2');
-  if (!existsSync(image)) throw new Error(`test image missing in ${dir}: run \`bash test/setup-host.sh\``);
-  return { image, sums: join(dir, 'SHA256SUMS') };
-};
-const shared = { ROOT, work, dist, testImage };
+const allocated = (file: string): number => statSync(file).blocks * 512;
+const ratioRow = (label: string, measured: string, ratio: number, goal: string, limit: number) => rows.push([label, measured, ratio.toFixed(2), goal, ratio <= limit]);
+const shared: Shared = { ROOT, work };
 
 if (only.has('1')) {
   const r = await benchVagrant(shared);
@@ -59,19 +70,14 @@ if (only.has('2')) {
 // 3. Node disks: what `up` does for 10 nodes versus 1 (createNodes: each node's copy-on-write disk
 // over the shared base volume, its seed volume and its domain), on libvirt's qemu:///system.
 if (only.has('3')) {
-  const { parseConfigText } = await dist('config/load.js');
-  const { buildPlan } = await dist('plan/plan.js');
-  const { completeSecrets } = await dist('state/secrets.js');
-  const { LibvirtProvider } = await dist('providers/libvirt/provider.js');
-  const { createNodes } = await dist('cluster/up.js');
   const base = join(work, 'base.qcow2');
   sh('qemu-img', ['create', '-q', '-f', 'qcow2', base, '3G']);
   const hash = createHash('sha256').update(readFileSync(base)).digest('hex');
-  const image = { url: `file://${base}`, algorithm: 'sha256', hash, size: statSync(base).size, format: 'qcow2', fetchedAt: new Date().toISOString(), path: base };
+  const image = { url: `file://${base}`, algorithm: 'sha256' as const, hash, size: statSync(base).size, format: 'qcow2' as const, fetchedAt: new Date().toISOString(), path: base };
   const provider = new LibvirtProvider({ uri: 'qemu:///system', pool: 'default' });
-  const ctx = { signal: new AbortController().signal, report: () => undefined };
+  const ctx = quietCtx();
   const baseVolume = await provider.ensureBaseVolume(image, ctx);
-  const clusterOf = async (n, cidr) => {
+  const clusterOf = async (n: number, cidr: string) => {
     const name = `bd${n}x${process.pid % 1000}`;
     const nodes = Array.from({ length: n }, (_, i) => (i === 0 ? '  - { name: controller, role: controller }' : `  - { name: compute${i}, role: compute }`));
     const loaded = await parseConfigText(`name: ${name}\nnetwork: { cidr: ${cidr} }\nnodes:\n${nodes.join('\n')}\n`, { file: 'bench', baseDir: work, home: work, agentSocket: undefined });
@@ -147,23 +153,20 @@ if (only.has('4')) {
 
 // 5. The image on a second `up` after `down`: `down` keeps the verified cache, so nothing is fetched.
 if (only.has('5')) {
-  const { pullImage } = await dist('images/pull.js');
-  const { imageSource } = await dist('images/source.js');
-  const { cacheLayout } = await dist('images/cache.js');
   const image = Buffer.alloc(32 * 1024 * 1024, 1);
   const sha = createHash('sha256').update(image).digest('hex');
-  const files = { '/img.raw': image, '/SHA256SUMS': Buffer.from(`${sha}  img.raw\n`) };
+  const files: Record<string, Buffer> = { '/img.raw': image, '/SHA256SUMS': Buffer.from(`${sha}  img.raw\n`) };
   let sent = 0;
   const server = createHttpServer((req, res) => {
-    const body = files[req.url];
+    const body = files[req.url ?? ''];
     if (!body) return void res.writeHead(404).end();
     sent += body.length;
     res.writeHead(200, { 'content-length': String(body.length) }).end(body);
   });
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const layout = cacheLayout({ XDG_CACHE_HOME: join(work, 'cache') });
-  const ctx = { signal: new AbortController().signal, report: () => undefined };
+  const ctx = quietCtx();
   const source = imageSource({ url: `${url}/img.raw`, checksums_url: `${url}/SHA256SUMS` }, { baseDir: work, home: work });
   const first = await pullImage(source, { ctx, layout });
   const sentFirst = sent;
@@ -185,7 +188,7 @@ rmSync(work, { recursive: true, force: true });
 const header = ['benchmark', 'measured', 'ratio', 'goal', 'met'];
 const table = [header, ...rows.map((r) => [r[0], r[1], r[2], r[3], r[4] ? 'yes' : 'NO'])];
 const widths = header.map((_, i) => Math.max(...table.map((r) => String(r[i]).length)));
-for (const r of table) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
+for (const r of table) console.log(r.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  '));
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const out = join(ROOT, 'bench', 'results', `${raw.startedAt.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
 writeFileSync(out, `${JSON.stringify(raw, null, 2)}\n`);

@@ -1,20 +1,23 @@
-// 1. Two nodes, from nothing to "ready and provisioned with a trivial step": devcluster versus
-// Vagrant + vagrant-libvirt (Debian's packages), on the same test image, same sizes (1 vCPU, 1 GiB),
-// static private addresses, one shell step per node. Warm on both sides: the image is in
-// devcluster's cache and base volume, the box in Vagrant's pool, each from a first run not timed.
-// devcluster: `up --no-provision` (nodes answer SSH, cloud-init done), then `devcluster ssh NODE -- echo`
-// for each node. Vagrant: `vagrant up` with a shell provisioner (`echo`), machines in parallel.
-// The box is the test image with a `vagrant` user holding Vagrant's insecure key and passwordless sudo
-// (vagrant-libvirt gives no cloud-init seed), packaged as Vagrant's libvirt box format.
+/**
+ * 1. Two nodes, from nothing to "ready and provisioned with a trivial step": devcluster versus
+ * Vagrant + vagrant-libvirt (Debian's packages), on the same test image, same sizes (1 vCPU, 1 GiB),
+ * static private addresses, one shell step per node. Warm on both sides: the image is in
+ * devcluster's cache and base volume, the box in Vagrant's pool, each from a first run not timed.
+ * devcluster: `up --no-provision` (nodes answer SSH, cloud-init done), then `devcluster ssh NODE -- echo`
+ * for each node. Vagrant: `vagrant up` with a shell provisioner (`echo`), machines in parallel.
+ * The box is the test image with a `vagrant` user holding Vagrant's insecure key and passwordless sudo
+ * (vagrant-libvirt gives no cloud-init seed), packaged as Vagrant's libvirt box format.
+ */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterFolder, sh, timed, virsh } from './lib.mjs';
+import { clusterFolder, requireTestImage, sh, timed, virsh } from './lib.js';
+import type { Shared } from './run.js';
 
 const INSECURE_KEY_PATHS = ['/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub', '/usr/share/vagrant/keys/vagrant.pub', '/usr/lib/ruby/vendor_ruby/vagrant/keys/vagrant.pub'];
 
-function ensureVagrant() {
-  const installed = (pkg) => {
+function ensureVagrant(): void {
+  const installed = (pkg: string): boolean => {
     try {
       return sh('dpkg-query', ['-W', '-f=${Status}', pkg]).includes('install ok installed');
     } catch {
@@ -27,13 +30,13 @@ function ensureVagrant() {
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'vagrant', 'vagrant-libvirt'], { stdio: 'ignore', env });
 }
 
-function insecureKey() {
+function insecureKey(): string {
   const found = INSECURE_KEY_PATHS.find((p) => existsSync(p)) ?? sh('sh', ['-c', 'dpkg -L vagrant | grep -m1 "keys/vagrant.pub$"']).trim();
   return readFileSync(found, 'utf8').trim();
 }
 
 /** The test image plus a vagrant user, as a libvirt box (box.img + metadata.json + Vagrantfile). */
-function makeBox(image, dir) {
+function makeBox(image: string, dir: string): string {
   const raw = join(dir, 'box.raw');
   const mnt = join(dir, 'mnt');
   mkdirSync(mnt);
@@ -60,7 +63,7 @@ function makeBox(image, dir) {
   return box;
 }
 
-const VAGRANTFILE = (net) => `Vagrant.configure("2") do |config|
+const VAGRANTFILE = (net: string): string => `Vagrant.configure("2") do |config|
   config.vm.box = "dc-bench"
   config.vm.synced_folder ".", "/vagrant", disabled: true
   { "controller" => "${net}.10", "compute1" => "${net}.11" }.each do |name, ip|
@@ -80,15 +83,15 @@ const VAGRANTFILE = (net) => `Vagrant.configure("2") do |config|
 end
 `;
 
-export async function benchVagrant({ ROOT, work, testImage }) {
-  const { image, sums } = testImage();
+export async function benchVagrant({ work }: Shared): Promise<{ devclusterS: number; vagrantS: number; vagrantVersion: string }> {
+  const { image, sums } = requireTestImage();
   ensureVagrant();
   const dir = mkdtempSync(join(work, 'vagrant-'));
   const netsBefore = new Set(virsh('net-list', '--all', '--name').split('\n').filter(Boolean));
   const volsBefore = new Set(virsh('vol-list', 'default').split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean));
   const env = { ...process.env, VAGRANT_HOME: join(dir, 'vagrant.d'), VAGRANT_DEFAULT_PROVIDER: 'libvirt', VAGRANT_CHECKPOINT_DISABLE: '1' };
-  const vagrant = (...args) => execFileSync('vagrant', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
-  let vagrantS;
+  const vagrant = (...args: string[]): string => execFileSync('vagrant', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
+  let vagrantS: number;
   try {
     vagrant('box', 'add', '--name', 'dc-bench', makeBox(image, dir));
     writeFileSync(join(dir, 'Vagrantfile'), VAGRANTFILE('192.168.166'));
@@ -112,16 +115,16 @@ export async function benchVagrant({ ROOT, work, testImage }) {
       }
       virsh('net-undefine', net);
     }
-    for (const vol of virsh('vol-list', 'default').split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((v) => v && !volsBefore.has(v))) virsh('vol-delete', '--pool', 'default', vol);
+    for (const vol of virsh('vol-list', 'default').split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((v): v is string => !!v && !volsBefore.has(v))) virsh('vol-delete', '--pool', 'default', vol);
   }
 
   const dcDir = join(dir, 'devcluster');
   mkdirSync(dcDir);
   const name = `bv${process.pid % 10000}`;
-  const must = clusterFolder(ROOT, dcDir, { name, image, sums, cidr: '192.168.167.0/24', nodes: ['controller', 'compute1'] });
+  const must = await clusterFolder(dcDir, { name, image, sums, cidr: '192.168.167.0/24', nodes: ['controller', 'compute1'] });
   await must('up', '--no-wait'); // warm-up: the image into the cache and the pool
   await must('down');
-  let devclusterS;
+  let devclusterS: number;
   try {
     devclusterS = await timed(async () => {
       await must('up', '--no-provision');
