@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { closeClient, connectPinned } from '../src/ssh/connect.js';
 import type { Secrets } from '../src/state/secrets.js';
 import { clusterFolder, devcluster, finished, freePort, requireTestImage, sh, virsh, whenPrinted } from './lib.js';
-import type { Shared } from './run.js';
+import type { Shared } from './lib.js';
 
 export async function benchBoot({ ROOT, work }: Shared): Promise<{ devclusterS: number; bareQemuS: number; tbCacheMiB: number | undefined }> {
   const { image, sums } = requireTestImage();

@@ -11,6 +11,12 @@ export { freePort } from '../test/support/sshd.js';
 export { requireTestImage } from '../test/support/test-image.js';
 
 /** Run a command, return its stdout; throws with its stderr on failure. */
+/** What every benchmark gets: the package root and a scratch folder removed at the end. */
+export interface Shared {
+  ROOT: string;
+  work: string;
+}
+
 export const sh = (cmd: string, args: readonly string[], options: Partial<ExecFileSyncOptionsWithStringEncoding> = {}): string =>
   execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
 export const virsh = (...args: string[]): string => sh('virsh', ['-q', '-c', 'qemu:///system', ...args]);

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { fakeDevstackTree } from '../test/support/fake-devstack-tree.js';
 import { gitRepo } from '../test/support/git-repo.js';
 import { clusterFolder, devcluster, finished, requireTestImage, timed } from './lib.js';
-import type { Shared } from './run.js';
+import type { Shared } from './lib.js';
 
 const GUEST_RAM_KIB = 1024 * 1024;
 

@@ -26,16 +26,10 @@ import { buildPlan } from '../src/plan/plan.js';
 import { LibvirtProvider } from '../src/providers/libvirt/provider.js';
 import { SessionPool } from '../src/ssh/session.js';
 import { completeSecrets, generateKeyPair } from '../src/state/secrets.js';
-import { freePort, sh, timed, virsh } from './lib.js';
+import { freePort, sh, timed, virsh, type Shared } from './lib.js';
 import { benchVagrant } from './vagrant.js';
 import { benchBoot } from './boot.js';
 import { benchMemory } from './memory.js';
-
-/** What every benchmark gets: the package root and a scratch folder removed at the end. */
-export interface Shared {
-  ROOT: string;
-  work: string;
-}
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterFolder, requireTestImage, sh, timed, virsh } from './lib.js';
-import type { Shared } from './run.js';
+import type { Shared } from './lib.js';
 
 const INSECURE_KEY_PATHS = ['/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub', '/usr/share/vagrant/keys/vagrant.pub', '/usr/lib/ruby/vendor_ruby/vagrant/keys/vagrant.pub'];
 

@@ -8,7 +8,7 @@ import { IMAGE_NAMES } from './catalog-names.js';
 import { SIZE_PATTERN } from './units.js';
 import { parseCidr, parseIPv4 } from './ipv4.js';
 import { checkPasswordHash } from './crypt.js';
-import { grenadeSchema } from './grenade.js';
+import { grenadeSchema } from './grenade-schema.js';
 
 const DNS_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 

@@ -8,18 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { DevclusterError } from '../errors.js';
 import { fingerprintOf } from '../config/ssh-keys.js';
-import { SSH_TIMING } from './settings.js';
+import { SSH_TIMING, type SshTarget } from './settings.js';
 
-export interface SshTarget {
-  /** Node name, for messages. */
-  label: string;
-  host: string;
-  port: number;
-  username: string;
-  privateKey: string;
-  /** The pinned host key as an OpenSSH public key line ("ssh-ed25519 AAAA… comment"). */
-  hostKey: string;
-}
+export type { SshTarget };
 
 export interface ConnectOptions {
   signal: AbortSignal;

@@ -5,7 +5,17 @@
  * hand the same settings to OpenSSH as `Host` blocks and a known_hosts file.
  */
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
-import type { SshTarget } from './connect.js';
+
+export interface SshTarget {
+  /** Node name, for messages. */
+  label: string;
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+  /** The pinned host key as an OpenSSH public key line ("ssh-ed25519 AAAA… comment"). */
+  hostKey: string;
+}
 
 export const SSH_TIMING = {
   /** One attempt's TCP connect + handshake (ssh2 readyTimeout). */

@@ -8,7 +8,7 @@ import { PACKAGE_ROOT } from '../../config/template.js';
 import { run as runHost } from '../../process/run.js';
 import { shellQuote as shq } from '../../process/quote.js';
 import type { NodeSession } from '../../ssh/session.js';
-import { SCRIPTS_DIR } from './step.js';
+import { SCRIPTS_DIR } from './node-paths.js';
 
 const PROVISION_SOURCE = join(PACKAGE_ROOT, 'provision');
 

@@ -13,10 +13,11 @@ import { StepCommandError } from '../../errors.js';
 import { stepLines, type StepRun } from '../engine.js';
 import type { StackLayout } from '../grenade.js';
 import { DEST } from '../local-conf.js';
+import { SCRIPTS_DIR } from './node-paths.js';
 import type { RunCache } from './run-cache.js';
 
-export const SCRIPTS_DIR = `${DEST}/devcluster/provision`;
-export const WORK_DIR = `${DEST}/devcluster`;
+export { SCRIPTS_DIR, WORK_DIR } from './node-paths.js';
+
 /**
  * DevStack's DATA_DIR: stackrc sets it from its own DEST=/opt/stack before it sources localrc
  * (stackrc `DATA_DIR=${DEST}/data`, 2025.2 line 32), so it stays /opt/stack/data also where local.conf
