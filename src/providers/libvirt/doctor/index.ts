@@ -1,14 +1,13 @@
 /**
  * The libvirt provider's doctor checks, as one list for doctor's runner: its Debian packages, the
  * Node binding, libvirt and its pool, qemu, KVM (access and a real guest), nested KVM, the bridged
- * mode's interface, stale bridges, and VirtualBox's vboxdrv (it fights KVM over VT-x).
+ * mode's interface, stale bridges (VT-x's owner is doctor's generic vtx check).
  */
 import { isHostDaemonUri } from '../uri.js';
 import type { Finding } from '../../../doctor/finding.js';
 import { resolveOptions, type CheckOptions, type DoctorCheck, type PackageNeed } from '../../../doctor/options.js';
 import { checkPackages } from '../../../doctor/packages.js';
 import { checkTool, qemuVersion } from '../../../doctor/tools.js';
-import { checkVirtualBoxModule } from '../../virtualbox/doctor.js';
 import { checkBinding } from './binding.js';
 import { checkBridge, checkNested } from './host.js';
 import { checkKvm } from './kvm.js';
@@ -64,6 +63,5 @@ export function libvirtChecks(options: CheckOptions, o = resolveOptions(options)
       run: async () => ((await reachable()).status === 'ok' ? checkStaleBridges({ uri: o.uri, root: o.root, uid: o.uid, env: o.env, ...(o.signal ? { signal: o.signal } : {}) }) : undefined),
     });
   }
-  checks.push({ id: 'vboxdrv', run: () => checkVirtualBoxModule({ root: o.root, provider: o.provider, uid: o.uid }) });
   return checks;
 }

@@ -1,7 +1,7 @@
-/** VirtualBox's vboxdrv check against fake /proc trees, for either provider. */
+/** Who owns VT-x: the vboxdrv check against fake /proc trees, for either provider. */
 import { describe, expect, it } from 'vitest';
-import { fakeRoot, MODULES } from '../../../test/support/fake-root.js';
-import { checkVirtualBoxModule } from './doctor.js';
+import { fakeRoot, MODULES } from '../../test/support/fake-root.js';
+import { checkVirtualBoxModule } from './vtx.js';
 
 describe('VirtualBox beside KVM', () => {
   it('libvirt provider: vboxdrv beside kvm warns and unloads only the vbox modules that are loaded', async () => {
