@@ -9,19 +9,13 @@ import { dirname, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cachedProbe, chooseAccel, detectHostVirt, forgetProbes, nodesNestKvm, type AcceleratorSetting } from './accel.js';
 import type { KvmProbeResult } from './kvm-probe.js';
-import { probeBootSector, PROBE_SUCCESS } from './probe-image.js';
+import { probeBootSector } from './probe-image.js';
 import { qemuErrorLines } from './qemu-log.js';
+import { PROBE_ABSENT, PROBE_RAN, PROBE_STOPPED } from '../../../test/support/kvm-fixtures.js';
 
-const ok: KvmProbeResult = { usable: true, outcome: 'ok', reason: 'a test guest ran under KVM', serial: PROBE_SUCCESS, errors: [], ms: 800 };
-const paused: KvmProbeResult = {
-  usable: false,
-  outcome: 'stopped',
-  reason: 'a test guest stopped under KVM at an IRET in protected mode (paused (unknown)): KVM internal error. Suberror: 1 / emulation failure',
-  serial: 'RDP',
-  errors: ['KVM internal error. Suberror: 1', 'emulation failure'],
-  ms: 900,
-};
-const absent: KvmProbeResult = { usable: false, outcome: 'absent', reason: 'no /dev/kvm: this host offers no KVM', serial: '', errors: [], ms: 0 };
+const ok = PROBE_RAN;
+const paused = PROBE_STOPPED;
+const absent = PROBE_ABSENT;
 
 async function fakeRoot(files: Record<string, string>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'dc-accel-root-'));

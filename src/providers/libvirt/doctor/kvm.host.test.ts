@@ -6,43 +6,19 @@
  * any user: kvm.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { chmod, chown, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../../config/template.js';
 import { quietCtx } from '../../../events.js';
 import { KVM_UDEV_RULE, KVM_UDEV_RULE_PATH } from '../kvm-access.js';
-import type { KvmProbeResult } from '../kvm-probe.js';
 import { runChecks } from '../../../doctor/checks.js';
 import { applyFixes } from '../../../doctor/fix.js';
 import { checkKvm, udevRuleSource, type KvmCheckOptions } from './kvm.js';
+import { GROUP, PASSWD, PROBE_RAN, kvmRoot as fakeRoot, mustNotProbe, PROBE_STOPPED } from '../../../../test/support/kvm-fixtures.js';
 
-// Debian's accounts as libvirt-daemon-system and qemu create them (libvirt-qemu's primary group is kvm).
-const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:64055:107:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\n';
-const GROUP = 'root:x:0:\nkvm:x:107:\nlibvirt-qemu:x:64055:libvirt-qemu\n';
-
-async function fakeRoot(files: Record<string, string> = {}): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'dc-kvm-root-'));
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(root, path)), { recursive: true });
-    await writeFile(join(root, path), content, { mode: 0o600 });
-  }
-  return root;
-}
-
-const stopped: KvmProbeResult = {
-  usable: false,
-  outcome: 'stopped',
-  reason: 'a test guest stopped under KVM at an IRET in protected mode (paused (unknown)): KVM internal error. Suberror: 1 / emulation failure',
-  serial: 'RDP',
-  errors: ['KVM internal error. Suberror: 1', 'emulation failure'],
-  ms: 1200,
-};
-const ran: KvmProbeResult = { usable: true, outcome: 'ok', reason: 'a test guest ran under KVM', serial: 'RDPILOK', errors: [], ms: 700 };
-const mustNotProbe = async (): Promise<KvmProbeResult> => {
-  throw new Error('the probe must not run here');
-};
+const ran = PROBE_RAN;
+const stopped = PROBE_STOPPED;
 
 const opts = (root: string, extra: Partial<KvmCheckOptions> = {}): KvmCheckOptions => ({
   root,

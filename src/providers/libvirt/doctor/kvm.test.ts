@@ -6,32 +6,13 @@
  * chgrp): kvm.host.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../../config/template.js';
 import { KVM_UDEV_RULE } from '../kvm-access.js';
-import type { KvmProbeResult } from '../kvm-probe.js';
 import { checkKvm, udevRuleSource, type KvmCheckOptions } from './kvm.js';
+import { GROUP, PASSWD, PROBE_RAN, kvmRoot as fakeRoot, mustNotProbe } from '../../../../test/support/kvm-fixtures.js';
 
-// Debian's accounts as libvirt-daemon-system and qemu create them (libvirt-qemu's primary group is kvm).
-const PASSWD = 'root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:64055:107:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\n';
-const GROUP = 'root:x:0:\nkvm:x:107:\nlibvirt-qemu:x:64055:libvirt-qemu\n';
-
-async function fakeRoot(files: Record<string, string> = {}): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'dc-kvm-root-'));
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(root, path)), { recursive: true });
-    await writeFile(join(root, path), content, { mode: 0o600 });
-  }
-  return root;
-}
-
-const ran: KvmProbeResult = { usable: true, outcome: 'ok', reason: 'a test guest ran under KVM', serial: 'RDPILOK', errors: [], ms: 700 };
-const mustNotProbe = async (): Promise<KvmProbeResult> => {
-  throw new Error('the probe must not run here');
-};
+const ran = PROBE_RAN;
 
 const opts = (root: string, extra: Partial<KvmCheckOptions> = {}): KvmCheckOptions => ({
   root,
