@@ -4,6 +4,8 @@
  * host where KVM runs a guest, on this kind of host (nested KVM that stops at the probe's IRET), and
  * without /dev/kvm. The real probe's runs: test/integration/kvm-probe.host.test.ts.
  */
+import { PACKAGE_ROOT } from '../../src/package-root.js';
+import type { KvmCheckOptions } from '../../src/providers/libvirt/doctor/kvm.js';
 import type { KvmProbeResult } from '../../src/providers/libvirt/kvm-probe.js';
 import { PROBE_SUCCESS } from '../../src/providers/libvirt/probe-image.js';
 import { fakeRoot } from './fake-root.js';
@@ -30,3 +32,14 @@ export const mustNotProbe = async (): Promise<KvmProbeResult> => {
 
 /** A fake root whose files are 0600, as /dev/kvm is before any udev rule. */
 export const kvmRoot = (files: Record<string, string> = {}) => fakeRoot(files, { mode: 0o600 });
+
+/** doctor's KVM check options on a fake root, as root on qemu:///system, the probe not to be run unless given. */
+export const kvmCheckOptions = (root: string, extra: Partial<KvmCheckOptions> = {}): KvmCheckOptions => ({
+  root,
+  uri: 'qemu:///system',
+  uid: 0,
+  accelerator: 'auto',
+  packageRoot: PACKAGE_ROOT,
+  probe: mustNotProbe,
+  ...extra,
+});

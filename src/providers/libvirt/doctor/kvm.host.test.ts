@@ -14,21 +14,13 @@ import { quietCtx } from '../../../events.js';
 import { KVM_UDEV_RULE, KVM_UDEV_RULE_PATH } from '../kvm-access.js';
 import { runChecks } from '../../../doctor/checks.js';
 import { applyFixes } from '../../../doctor/fix.js';
-import { checkKvm, udevRuleSource, type KvmCheckOptions } from './kvm.js';
-import { GROUP, PASSWD, PROBE_RAN, kvmRoot as fakeRoot, mustNotProbe, PROBE_STOPPED } from '../../../../test/support/kvm-fixtures.js';
+import { checkKvm, udevRuleSource } from './kvm.js';
+import { GROUP, PASSWD, PROBE_RAN, kvmCheckOptions, kvmRoot as fakeRoot, PROBE_STOPPED } from '../../../../test/support/kvm-fixtures.js';
 
 const ran = PROBE_RAN;
 const stopped = PROBE_STOPPED;
 
-const opts = (root: string, extra: Partial<KvmCheckOptions> = {}): KvmCheckOptions => ({
-  root,
-  uri: 'qemu:///system',
-  uid: 0,
-  accelerator: 'auto',
-  packageRoot: PACKAGE_ROOT,
-  probe: mustNotProbe,
-  ...extra,
-});
+const opts = kvmCheckOptions;
 
 describe('doctor kvm: a root-owned /dev/kvm (as root)', () => {
   it('root:root 0600 (no udev rule): fails naming the device, the qemu user and its groups, with the udev rule\'s fix', async () => {

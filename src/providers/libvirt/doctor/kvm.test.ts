@@ -9,20 +9,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../../config/template.js';
 import { KVM_UDEV_RULE } from '../kvm-access.js';
-import { checkKvm, udevRuleSource, type KvmCheckOptions } from './kvm.js';
-import { GROUP, PASSWD, PROBE_RAN, kvmRoot as fakeRoot, mustNotProbe } from '../../../../test/support/kvm-fixtures.js';
+import { checkKvm, udevRuleSource } from './kvm.js';
+import { GROUP, PASSWD, PROBE_RAN, kvmCheckOptions, kvmRoot as fakeRoot } from '../../../../test/support/kvm-fixtures.js';
 
 const ran = PROBE_RAN;
 
-const opts = (root: string, extra: Partial<KvmCheckOptions> = {}): KvmCheckOptions => ({
-  root,
-  uri: 'qemu:///system',
-  uid: 0,
-  accelerator: 'auto',
-  packageRoot: PACKAGE_ROOT,
-  probe: mustNotProbe,
-  ...extra,
-});
+const opts = kvmCheckOptions;
 
 describe('doctor kvm: /dev/kvm for libvirt\'s qemu user', () => {
   it('no /dev/kvm: a TCG warning with the firmware hint; a failure when kvm is forced', async () => {
