@@ -11,6 +11,7 @@ import type { CachedImage } from '../images/cache.js';
 import type { SeedFiles } from '../cloudinit/seed.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
 import type { StopResult } from './shared/stop.js';
+import type { SnapshotDriver } from './snapshot.js';
 
 export type { StopResult } from './shared/stop.js';
 
@@ -64,6 +65,8 @@ export interface Provider {
    * NODE_NOT_FOUND when the VM does not exist.
    */
   sshEndpoint(plan: ClusterPlan, node: NodePlan, ctx: Ctx): Promise<SshEndpoint>;
+  /** Cluster snapshots (snapshot.ts); absent where the provider cannot take them. */
+  readonly snapshots?: SnapshotDriver;
   /** Ends what the object holds open (a connection); it may be used again afterwards. */
   close(): Promise<void>;
 }
