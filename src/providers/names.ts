@@ -2,7 +2,7 @@
  * Every name devcluster gives a hypervisor resource, in one place. A node's resources all start with
  * its prefix `dc-<cluster>-<node>` (the plan's `resourcePrefix`); the cluster's network is
  * `dc-<cluster>` and its Linux bridge `dcb-<hash>`; base images shared by clusters are `dc-base-…`;
- * VirtualBox groups are `/devcluster/<cluster>`. `down` finds volumes and logs by these exact names,
+ * VirtualBox groups are `/devcluster/<cluster>`, and VirtualBox snapshots `devcluster-<name>`. `down` finds volumes and logs by these exact names,
  * and doctor finds stale bridges by theirs, so they are made here and nowhere else.
  */
 import { createHash } from 'node:crypto';
@@ -82,4 +82,22 @@ export function vboxGroupName(cluster: string): string {
 /** A node VM name (not a base): what `status` and `down` look at before reading tags. */
 export function isNodeResourceName(name: string): boolean {
   return name.startsWith(NAME_PREFIX) && !name.startsWith(BASE_PREFIX);
+}
+
+/**
+ * What devcluster's VirtualBox snapshots start with. A prefix marks them as devcluster's among the
+ * user's own (VirtualBox's GUI names them "Snapshot N"), and keeps a name from ever being read as a
+ * UUID: Machine::findSnapshot looks a name that parses as a UUID up by ID instead (VirtualBox
+ * Main/src-server/MachineImpl.cpp, 7.0.18 line 5645).
+ */
+export const VBOX_SNAPSHOT_PREFIX = 'devcluster-';
+
+/** The VirtualBox snapshot of cluster snapshot `name` on each node VM: `devcluster-<name>`. */
+export function vboxSnapshotName(name: string): string {
+  return `${VBOX_SNAPSHOT_PREFIX}${name}`;
+}
+
+/** The cluster snapshot a VirtualBox snapshot name stands for; undefined for one devcluster did not make. */
+export function snapshotOfVboxName(name: string): string | undefined {
+  return name.startsWith(VBOX_SNAPSHOT_PREFIX) && name.length > VBOX_SNAPSHOT_PREFIX.length ? name.slice(VBOX_SNAPSHOT_PREFIX.length) : undefined;
 }

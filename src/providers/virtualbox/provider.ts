@@ -8,7 +8,8 @@
  * in the global extradata (hostonly.ts), which is how `down` knows it may remove it. A VM that has
  * just powered off stays locked until its process has gone (session.ts): deleting and starting wait.
  * The object keeps nothing between calls: the host-only interface is found by its address and the
- * SSH port read from the VM's own NAT rule, every time.
+ * SSH port read from the VM's own NAT rule, every time. Cluster snapshots are snapshots.ts; `down`'s
+ * `unregistervm --delete` removes them with the VM (their disk layers and state files).
  */
 import { readFile, rm, stat } from 'node:fs/promises';
 import { freePort } from '../../net/free-port.js';
@@ -26,6 +27,7 @@ import { stopWithinBudget } from '../shared/stop.js';
 import { BASE_SNAPSHOT, baseVmArgs, cloneArgs, modifyNodeArgs, ostypeFor, seedArgs, TAG, tagArgs } from './args.js';
 import { ensureHostOnly, findHostOnly, releaseHostOnly } from './hostonly.js';
 import { SESSION_BUDGET_MS, whenUnlocked } from './session.js';
+import { VirtualBoxSnapshots } from './snapshots.js';
 import { parseExtraData, parseMachineReadable, VBoxManage, type VBoxOptions } from './vboxmanage.js';
 
 export interface VirtualBoxProviderOptions extends VBoxOptions {
@@ -45,10 +47,13 @@ export class VirtualBoxProvider implements Provider {
   readonly name = 'virtualbox' as const;
   private readonly vbox: VBoxManage;
   private readonly sessionBudgetMs: number;
+  /** Cluster snapshots (snapshots.ts): VirtualBox snapshots with memory, taken on paused nodes. */
+  readonly snapshots: VirtualBoxSnapshots;
 
   constructor(options: VirtualBoxProviderOptions = {}) {
     this.vbox = new VBoxManage(options);
     this.sessionBudgetMs = options.sessionBudgetMs ?? SESSION_BUDGET_MS;
+    this.snapshots = new VirtualBoxSnapshots(this.vbox, this.sessionBudgetMs);
   }
 
   private async vms(signal: AbortSignal): Promise<string[]> {
