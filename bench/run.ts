@@ -1,6 +1,6 @@
 /**
  * devcluster benchmarks: every figure is a ratio against a baseline measured in the same run, on the
- * same machine. `npm run bench` runs all six; `npm run bench -- --quick` runs 3-5 (part of CI);
+ * same machine. `npm run bench` runs all seven (6 and 7 share one cluster); `npm run bench -- --quick` runs 3-5 (part of CI);
  * `--only 2,6` picks some. Raw figures go to bench/results/<time>.json. Run by tsx, importing the
  * sources and test/support (bench/lib.ts); the benchmarks that time the CLI run the built one
  * (`npm run bench` builds first).
@@ -36,7 +36,7 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg = argv.indexOf('--only');
-const only = onlyArg >= 0 ? new Set((argv[onlyArg + 1] ?? '').split(',')) : new Set(quick ? ['3', '4', '5'] : ['1', '2', '3', '4', '5', '6']);
+const only = onlyArg >= 0 ? new Set((argv[onlyArg + 1] ?? '').split(',')) : new Set(quick ? ['3', '4', '5'] : ['1', '2', '3', '4', '5', '6', '7']);
 const work = mkdtempSync(join(tmpdir(), 'dc-bench-'));
 type Row = [label: string, measured: string, ratio: string, goal: string, met: boolean];
 const rows: Row[] = [];
@@ -176,11 +176,12 @@ if (only.has('5')) {
   rows.push(['5. image bytes on a second up', `${second.bytesDownloaded} B (first: ${first.bytesDownloaded} B; checksum list again: ${sent - sentFirst} B)`, '-', '0', second.bytesDownloaded === 0]);
 }
 
-if (only.has('6')) {
+if (only.has('6') || only.has('7')) {
   const r = await benchMemory(shared);
   raw.results.memory = r;
   rows.push(['6. peak RSS of devcluster, 3-node up with provisioning', `${r.peakRssMiB.toFixed(0)} MiB`, '-', '<= 150 MiB', r.peakRssMiB <= 150]);
   rows.push(['6. host memory per guest beyond guest RAM (max)', `${r.overheadMiB.toFixed(0)} MiB`, '-', '<= 300 MiB', r.overheadMiB <= 300]);
+  ratioRow('7. 3 stacked nodes: snapshot restore (to ready) vs up from nothing', `${r.restoreS.toFixed(1)} s / ${r.upS.toFixed(0)} s (save ${r.saveS.toFixed(1)} s)`, r.restoreS / r.upS, '<= 0.1', 0.1);
 }
 
 rmSync(work, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { registerRender } from './commands/render.js';
 import { registerImage } from './commands/image.js';
 import { registerCluster, SshExit } from './commands/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerSnapshot } from './commands/snapshot.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
   registerCluster(program, io);
+  registerSnapshot(program, io);
   registerInit(program, io);
   registerConfig(program, io);
   registerRender(program, io);

@@ -23,6 +23,8 @@ import { allOrFirstError } from '../flow/all-or-first-error.js';
 import { withCluster } from './operation.js';
 import { hostContext } from './host-context.js';
 import { writeSshFiles } from './ssh-files.js';
+import { snapshotAfterUp } from './snapshot/after-up.js';
+import type { SaveResult } from './snapshot/save.js';
 
 export interface UpOptions {
   ctx: Ctx;
@@ -46,6 +48,8 @@ export interface UpResult {
   sshConfig: string;
   /** Undefined with noProvision or noWait. */
   provisioned?: EngineResult;
+  /** The `stacked` snapshot taken after provisioning (snapshots.after_up), when one was. */
+  snapshot?: SaveResult;
 }
 
 function minutes(ms: number): string {
@@ -213,6 +217,8 @@ export function up(loaded: LoadedConfig, options: UpOptions): Promise<UpResult> 
     if (options.noProvision) return result;
     const host = await hostContext(loaded, options);
     result.provisioned = await provisionCluster(plan, { ctx, stateDir, provider, pool, host });
+    const snapshot = await snapshotAfterUp(op, ctx);
+    if (snapshot) result.snapshot = snapshot;
     return result;
   });
 }

@@ -231,6 +231,14 @@ export const configSchema = z
         open_ports: z.array(port).default(['icmp', 'tcp/22']),
       })
       .prefault({}),
+    snapshots: z
+      .strictObject({
+        after_up: z
+          .boolean()
+          .default(true)
+          .describe('after an `up` that stacked DevStack on every node, save snapshot `stacked` (if there is none), which `devcluster reset` restores'),
+      })
+      .prefault({}),
     proxy: z
       .strictObject({
         http: z.string().default(''),

@@ -29,3 +29,16 @@ export function formatSize(bytes: number): string {
   if (bytes % GiB === 0) return `${bytes / GiB}GiB`;
   return `${Math.round(bytes / MiB)}MiB`;
 }
+
+/** A size for people: "1.5 GiB", "340 MiB", "12 B". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

@@ -59,6 +59,34 @@ export function domainLogName(prefix: string): string {
   return `${prefix}.log`;
 }
 
+/** A snapshot's name: what `snapshot save NAME` accepts (it becomes part of volume and file names). */
+export const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
+
+/** The node's memory image of snapshot `snapshot` (libvirt; a save image in the pool). */
+export function snapshotMemoryVolumeName(prefix: string, snapshot: string): string {
+  return `${prefix}-snap-${snapshot}.mem`;
+}
+
+/** The snapshot a volume name says it holds the memory of, for this node (undefined: not one). */
+export function snapshotOfMemoryVolume(prefix: string, volume: string): string | undefined {
+  if (!volume.startsWith(`${prefix}-snap-`) || !volume.endsWith('.mem')) return undefined;
+  const name = volume.slice(`${prefix}-snap-`.length, -'.mem'.length);
+  return SNAPSHOT_NAME.test(name) ? name : undefined;
+}
+
+/**
+ * A copy-on-write layer over the node's disk (libvirt), made when a snapshot is saved (the node goes on
+ * writing into it, the layer below is frozen) or restored (a fresh one over the frozen layer).
+ */
+export function diskLayerVolumeName(prefix: string, id: string): string {
+  return `${prefix}-disk-${id}.qcow2`;
+}
+
+/** Whether a volume is one of the node's disk layers (diskLayerVolumeName). */
+export function isDiskLayerVolume(prefix: string, volume: string): boolean {
+  return volume.startsWith(`${prefix}-disk-`) && /^[0-9a-f]{8}\.qcow2$/.test(volume.slice(`${prefix}-disk-`.length));
+}
+
 /** Every file-like resource of a node (libvirt): its volumes, then its logs. */
 export function nodeVolumeNames(prefix: string): string[] {
   return [diskVolumeName(prefix), seedVolumeName(prefix)];

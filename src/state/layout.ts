@@ -2,7 +2,7 @@
  * The state folder of a cluster, `.devcluster/<cluster>/` beside its config (folder 0700), and every
  * file in it: secrets.json (keys and passwords), lock (one operation at a time), provision.json (steps
  * done), logs/<node>/<step>.log (each step's output), and the files for plain OpenSSH: known_hosts,
- * id_ed25519 (the cluster key) and ssh_config. Every other module asks here for a path.
+ * id_ed25519 (the cluster key) and ssh_config; snapshots/NAME.json (what each cluster snapshot was taken of). Every other module asks here for a path.
  */
 import { join, resolve } from 'node:path';
 
@@ -21,6 +21,8 @@ export interface StateLayout {
   /** The cluster's private key, for `ssh -F`. */
   identity: string;
   sshConfig: string;
+  /** One record per cluster snapshot: snapshots/NAME.json. */
+  snapshots: string;
 }
 
 export function stateDirFor(baseDir: string, cluster: string): string {
@@ -38,6 +40,7 @@ export function stateLayout(stateDir: string): StateLayout {
     knownHosts: join(stateDir, 'known_hosts'),
     identity: join(stateDir, 'id_ed25519'),
     sshConfig: join(stateDir, 'ssh_config'),
+    snapshots: join(stateDir, 'snapshots'),
   };
 }
 

@@ -14,6 +14,7 @@ import { prepareSsh, sshConfig } from '../../cluster/ssh.js';
 import { DevclusterError } from '../../errors.js';
 import { cacheLayout } from '../../images/cache.js';
 import { formatTable } from '../table.js';
+import { describeSave } from './snapshot.js';
 
 /** A `--… <seconds>` flag's value in milliseconds; anything else is bad usage naming the flag. */
 function seconds(value: string, flag: string): number {
@@ -45,6 +46,7 @@ export function registerCluster(program: Command, io: CliIO): void {
         noWait: !opts.wait,
       });
       if (result.provisioned) io.out(summarise(result.provisioned));
+      if (result.snapshot) io.out(`${describeSave(result.snapshot)}; \`devcluster reset\` brings the cluster back to it`);
       io.out(
         `cluster ${result.plan.name} is ${opts.wait ? 'ready' : 'started (not waited for)'} in ${Math.round((Date.now() - started) / 1000)} s: ` +
           result.plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ') +

@@ -22,6 +22,8 @@ export interface LibvirtHypervisor {
   domainCreate(domain: LibvirtDomain): Promise<void>;
   domainShutdown(domain: LibvirtDomain): Promise<void>;
   domainDestroy(domain: LibvirtDomain): Promise<void>;
+  domainSuspend(domain: LibvirtDomain): Promise<void>;
+  domainResume(domain: LibvirtDomain): Promise<void>;
   domainUndefine(domain: LibvirtDomain): Promise<void>;
   domainGetInfo(domain: LibvirtDomain): Promise<DomainInfo>;
   domainGetName(domain: LibvirtDomain): Promise<string>;

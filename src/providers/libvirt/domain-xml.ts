@@ -96,6 +96,8 @@ export function domainXml(spec: DomainSpec): string {
       el('disk', { type: 'volume', device: 'disk' }, el('driver', { name: 'qemu', type: 'qcow2', discard: 'unmap' }), el('source', { pool: spec.pool, volume: spec.diskVolume }), el('target', { dev: 'vda', bus: 'virtio' })),
       el('disk', { type: 'volume', device: 'disk' }, el('driver', { name: 'qemu', type: 'raw' }), el('source', { pool: spec.pool, volume: spec.seedVolume }), el('target', { dev: 'vdb', bus: 'virtio' }), el('readonly')),
       ...spec.nics.map(nicXml),
+      // qemu-guest-agent's port: `virsh domtime --now` steps the clock after a snapshot restore.
+      el('channel', { type: 'unix' }, el('target', { type: 'virtio', name: 'org.qemu.guest_agent.0' })),
       el('serial', { type: 'pty' }, el('log', { file: spec.consoleLog, append: 'off' }), el('target', { port: 0 })),
       el('console', { type: 'pty' }, el('target', { type: 'serial', port: 0 })),
       el('rng', { model: 'virtio' }, el('backend', { model: 'random' }, '/dev/urandom')),

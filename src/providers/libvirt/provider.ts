@@ -23,6 +23,8 @@ import {
   libvirtBaseVolumeName,
   nodeResourcePrefix,
   nodeVolumeNames,
+  isDiskLayerVolume,
+  snapshotOfMemoryVolume,
 } from '../names.js';
 import type { NodeState, NodeStatus, Provider, SshEndpoint, StopResult } from '../provider.js';
 import { outputLines } from '../shared/command-output.js';
@@ -31,6 +33,7 @@ import { stopWithinBudget } from '../shared/stop.js';
 import { detectHostVirt, type AcceleratorSetting, type HostVirt } from './accel.js';
 import { domainSpecFor, domainXml, METADATA_NS } from './domain-xml.js';
 import { networkXml } from './network-xml.js';
+import { LibvirtSnapshots } from './snapshots.js';
 import { virsh, virshOk, virshWithXml } from './virsh.js';
 import { domainErrorLines, libvirtLogDir } from './qemu-log.js';
 import { openHypervisor, type LibvirtDomain, type LibvirtHypervisor } from './binding.js';
@@ -89,7 +92,11 @@ export class LibvirtProvider implements Provider {
   private readonly baseVolumes = new Map<string, Promise<string>>();
   private virt: HostVirt | undefined;
 
-  constructor(private readonly options: LibvirtOptions) {}
+  readonly snapshots: LibvirtSnapshots;
+
+  constructor(private readonly options: LibvirtOptions) {
+    this.snapshots = new LibvirtSnapshots({ uri: options.uri, pool: options.pool, connection: () => this.connection() });
+  }
 
   private get uri(): string {
     return this.options.uri;
@@ -341,11 +348,17 @@ export class LibvirtProvider implements Provider {
         errors.push(error);
       }
     }
+    const poolVolumes = await this.volumeNames(ctx.signal).catch((error: unknown) => {
+      errors.push(error);
+      return new Set<string>();
+    });
     for (const node of names) {
       const prefix = nodeResourcePrefix(cluster, node);
-      for (const volume of nodeVolumeNames(prefix)) {
+      // The disk and seed, then what snapshots made: disk layers and memory images (snapshots.ts).
+      const snapshotVolumes = [...poolVolumes].filter((v) => isDiskLayerVolume(prefix, v) || snapshotOfMemoryVolume(prefix, v) !== undefined);
+      for (const volume of [...nodeVolumeNames(prefix), ...snapshotVolumes]) {
         try {
-          if (await this.volumeExists(volume, ctx.signal)) {
+          if (poolVolumes.has(volume)) {
             await virsh(this.uri, ['vol-delete', '--pool', this.options.pool, volume], { signal: ctx.signal });
             removed.push(`volume ${volume}`);
           }
