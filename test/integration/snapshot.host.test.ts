@@ -8,7 +8,9 @@
  *   host's, though the snapshot is older than that.
  * - `snapshot list` shows sizes read from the pool and the method; delete then list; the pool holds
  *   none of a deleted snapshot's files.
- * - Restore after `halt` (`reset`, to `stacked`): the nodes run again from the snapshot.
+ * - Restore after `halt` (`reset`, to `stacked`, minutes old): the nodes run again from the snapshot,
+ *   and `reset` returns only once nova counts every nova-compute up again (the fake DevStack's service
+ *   list ages heartbeats as nova does, so a stepped clock makes them look down until the next report).
  * The cluster is left as it was found: running, at a state it had (`stacked`), nothing added.
  */
 import { execFileSync } from 'node:child_process';
@@ -152,5 +154,10 @@ describe('cluster snapshots on the shared cluster (libvirt, real guests)', () =>
     expect(status.nodes.map((n) => n.state)).toEqual(['running', 'running', 'running']);
     expect((await ssh('controller', 'test -e /home/stack/before-halt.txt; echo $?')).stdout).toBe('1');
     for (const node of NODES) expect(Math.abs(await offset(node))).toBeLessThan(2);
+    // `stacked` is minutes old: with the clocks stepped, nova-compute's last heartbeat looked older than
+    // service_down_time until it reported again, which `reset` waited for. Right after it, nova agrees.
+    expect(reset.stdout).toMatch(/ready: SSH answers on 3 nodes; \d+ nova services up/);
+    const services = await ssh('controller', 'openstack --os-cloud devstack-admin compute service list --service nova-compute -f value -c Host -c State');
+    expect(services.stdout.split('\n').sort()).toEqual(['compute1 up', 'compute2 up']);
   }, 20 * 60_000);
 });
