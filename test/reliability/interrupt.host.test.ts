@@ -6,7 +6,8 @@
  * CLI exits 130 with one line saying how to go on (no stack trace), leaves no lock and no remote
  * stack.sh running (a partial image download is kept on purpose: the next run resumes it); each
  * re-run gets past the moment the one before was stopped at, the last one completes, and `down`
- * leaves nothing. (One cluster for the three: a boot and a stack fewer than a fresh one each.)
+ * leaves nothing. Then Ctrl-C during `snapshot save` (the node runs on, no snapshot kept) and during
+ * `reset` (the restore finishes: the node runs from `stacked`; only the clock step and checks are skipped). (One cluster for the three: a boot and a stack fewer than a fresh one each.)
  *
  * The config carries values with shell metacharacters, which must reach the node intact and execute
  * nothing: the DevStack checkout and a project tree at paths with spaces and quotes, a proxy URL with
@@ -32,9 +33,9 @@ const PWNED = `/tmp/dc-pwned-${randomBytes(3).toString('hex')}`;
 const PROXY = 'http://127.0.0.1:3128/p?a=1&b=$HOME';
 const EXTRA_LINE = `DC_NOTE='costs $5 and \`touch ${PWNED}\`'`;
 
-/** `up --follow` in its own process group; SIGINT to the group once stderr matches `moment`. */
-async function upInterruptedAt(work: string, moment: RegExp) {
-  const child = execa('node', [BIN, 'up', '--follow'], { cwd: work, reject: false, detached: true, all: true, env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') } });
+/** `devcluster ARGS` in its own process group; SIGINT to the group once stderr matches `moment`. */
+async function interruptedAt(work: string, moment: RegExp, args: readonly string[] = ['up', '--follow']) {
+  const child = execa('node', [BIN, ...args], { cwd: work, reject: false, detached: true, all: true, env: { HOME: work, XDG_CACHE_HOME: join(work, 'cache') } });
   let seen = '';
   let signalled = false;
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -82,7 +83,7 @@ describe('reliability: Ctrl-C during up, and metacharacters in the config', () =
       for (const [what, moment] of moments) {
         // The first `up`, then each re-run of an interrupted one: it must get past where the one before
         // was stopped (it reaches the next moment).
-        const cut = await upInterruptedAt(work, moment);
+        const cut = await interruptedAt(work, moment);
         expect(cut.signalled, `${what}: the moment never came:\n${cut.stderr}`).toBe(true);
         expect(cut.exitCode, `${what}:\n${cut.stderr}`).toBe(130);
         expect(cut.stderr).toContain('SIGINT: stopping (again to force)');
@@ -111,6 +112,25 @@ describe('reliability: Ctrl-C during up, and metacharacters in the config', () =
       const pwned = await run('ssh', 'controller', '--', `test -e ${PWNED} && echo executed || echo clean`);
       expect(pwned.stdout.trim()).toBe('clean');
       expect(existsSync(PWNED)).toBe(false);
+
+      // Ctrl-C during a snapshot: the save's capture finishes, is undone, and the node runs on; the
+      // restore (here `reset`, to the `stacked` that `up` saved) finishes once it has begun: never half-restored.
+      expect(done.stdout).toMatch(/snapshot stacked saved: 1 node,/);
+      const save = await interruptedAt(work, /^controller: saving memory and disks as cut/m, ['snapshot', 'save', 'cut']);
+      expect(save.signalled, save.stderr).toBe(true);
+      expect(save.exitCode, save.stderr).toBe(130);
+      expect(save.stderr).toContain('interrupted: snapshot cut was not kept; every node runs on as before');
+      const afterSave = JSON.parse((await run('snapshot', 'list', '--json')).stdout) as { snapshots: Array<{ name: string }> };
+      expect(afterSave.snapshots.map((x) => x.name)).toEqual(['stacked']);
+      expect((await run('status', '--json')).stdout).toMatch(/"state": "running"/);
+      await run('ssh', 'controller', '--', 'echo gone > /home/stack/after-stacked.txt');
+      const reset = await interruptedAt(work, /^controller: bringing back stacked/m, ['reset']);
+      expect(reset.signalled, reset.stderr).toBe(true);
+      expect(reset.exitCode, reset.stderr).toBe(130);
+      expect(reset.stderr).toContain('interrupted: every node was already back to stacked and runs; the clock step and readiness check were skipped');
+      expect((await run('status', '--json')).stdout).toMatch(/"state": "running"/);
+      expect((await run('ssh', 'controller', '--', 'test -e /home/stack/after-stacked.txt; echo $?')).stdout.trim()).toBe('1');
+      expect(existsSync(join(work, '.devcluster', name, 'lock'))).toBe(false);
 
       const down = await run('down');
       expect(down.exitCode, down.stderr).toBe(0);

@@ -16,7 +16,8 @@ function seconds(ms: number): string {
 /** One line for a save: what it holds on disk and how long the nodes were paused. */
 export function describeSave(result: SaveResult): string {
   const bytes = result.parts.reduce((sum, p) => sum + p.bytes, 0);
-  return `snapshot ${result.record.name} saved: ${result.record.nodes.length} nodes, ${formatBytes(bytes)} on disk, nodes paused ${seconds(result.record.pausedMs)}`;
+  const n = result.record.nodes.length;
+  return `snapshot ${result.record.name} saved: ${n} node${n === 1 ? '' : 's'}, ${formatBytes(bytes)} on disk, nodes paused ${seconds(result.record.pausedMs)}`;
 }
 
 function describeRestore(result: RestoreResult): string[] {
