@@ -118,7 +118,7 @@ describe('cluster snapshots on the shared cluster (libvirt, real guests)', () =>
         const restore = await cluster.run('snapshot', 'restore', 't1');
         expect(restore.exitCode, `${round} restore: ${restore.stderr}`).toBe(0);
         expect(restore.stdout).toMatch(/every node back and running/);
-        expect(restore.stdout).toMatch(/ready: SSH answers on 3 nodes; \d+ nova services up/);
+        expect(restore.stdout).toMatch(/ready: SSH answers on 3 nodes \(clocks stepped in [\d.]+ s\); \d+ nova services up/);
         for (const node of NODES) {
           expect((await ssh(node, 'test -e /home/stack/after-save.txt; echo $?')).stdout, `${node} after the ${round} restore`).toBe('1');
           expect(Math.abs(await offset(node)), `${node}'s clock after the ${round} restore`).toBeLessThan(2);
@@ -156,7 +156,7 @@ describe('cluster snapshots on the shared cluster (libvirt, real guests)', () =>
     for (const node of NODES) expect(Math.abs(await offset(node))).toBeLessThan(2);
     // `stacked` is minutes old: with the clocks stepped, nova-compute's last heartbeat looked older than
     // service_down_time until it reported again, which `reset` waited for. Right after it, nova agrees.
-    expect(reset.stdout).toMatch(/ready: SSH answers on 3 nodes; \d+ nova services up/);
+    expect(reset.stdout).toMatch(/ready: SSH answers on 3 nodes \(clocks stepped in [\d.]+ s\); \d+ nova services up/);
     const services = await ssh('controller', 'openstack --os-cloud devstack-admin compute service list --service nova-compute -f value -c Host -c State');
     expect(services.stdout.split('\n').sort()).toEqual(['compute1 up', 'compute2 up']);
   }, 20 * 60_000);

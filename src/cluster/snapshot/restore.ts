@@ -98,9 +98,13 @@ export async function restoreIn(op: Operation, name: string, options: RestoreOpt
   }
   if (options.noWait) return { record, restoreMs, clocks: [], ready: 'not checked (--no-wait)', tookMs: Date.now() - started };
   ctx.report({ kind: 'phase', label: plan.name, message: 'stepping the clocks' });
+  const t1 = Date.now();
   const clocks = await Promise.all(plan.nodes.map((node) => stepClock(op, node, driver, ctx)));
-  let ready = `SSH answers on ${plan.nodes.length} nodes`;
-  if (record.stacked) ready += `; ${await waitForServices(op, options.servicesBudgetMs ?? 180_000, ctx)}`;
+  let ready = `SSH answers on ${plan.nodes.length} nodes (clocks stepped in ${((Date.now() - t1) / 1000).toFixed(1)} s)`;
+  if (record.stacked) {
+    const t2 = Date.now();
+    ready += `; ${await waitForServices(op, options.servicesBudgetMs ?? 180_000, ctx)} (after ${((Date.now() - t2) / 1000).toFixed(1)} s)`;
+  }
   return { record, restoreMs, clocks, ready, tookMs: Date.now() - started };
 }
 

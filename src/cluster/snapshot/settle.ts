@@ -40,7 +40,11 @@ async function measure(op: Operation, node: NodePlan, signal: AbortSignal): Prom
 export async function stepClock(op: Operation, node: NodePlan, driver: SnapshotDriver, ctx: Ctx): Promise<ClockResult> {
   const { signal } = ctx;
   let via: ClockResult['via'] = 'none';
+  // The SSH session is opened while the agent sets the clock: the key exchange is the slow part.
+  const connecting = op.session(node, { signal, budgetMs: 60_000 });
+  connecting.catch(() => undefined);
   if (driver.setClock && (await driver.setClock(op.plan, node, ctx))) via = 'agent';
+  await connecting;
   let offset = await measure(op, node, signal);
   for (let attempt = 0; attempt < 3 && Math.abs(offset) > CLOCK_TOLERANCE_S; attempt += 1) {
     const session = await op.session(node, { signal, budgetMs: 60_000 });
