@@ -4,7 +4,8 @@
  * `zuul` dict (projects, items, job, build, buildset, pipeline, ref, change). Both layouts Zuul has
  * written are read: the current one (groups under `all.children`, each with its `vars`) and the old
  * one (groups at the top level beside `all`, openstack-infra/zuul tests/unit/test_inventory.py).
- * The YAML is read as Ansible reads it (YAML 1.1: `yes`/`no` are booleans).
+ * The YAML is read as Ansible reads it (PyYAML's YAML 1.1 resolvers: `yes`/`no`/`on`/`off` are
+ * booleans but `y`/`n` are not, a float needs a dot, a date stays text as Python prints it).
  *
  * `mergedVars` is one node's variables with Ansible's precedence for inventory variables: job vars
  * (`all.vars`) < group vars (by depth, then `ansible_group_priority`, then name) < host vars, each
@@ -12,7 +13,7 @@
  * replaces the job's, it is not merged into it). `nodeVars` adds the templates rendered for that node.
  * `imageForLabel` maps a nodepool label to an image of devcluster's catalog.
  */
-import { parseDocument } from 'yaml';
+import { parseDocument, type ScalarTag, type Tags } from 'yaml';
 import { IMAGE_NAMES, type ImageName } from '../config/catalog-names.js';
 import { DevclusterError } from '../errors.js';
 import { pyFloatRepr } from './python-str.js';
@@ -199,9 +200,32 @@ interface RawGroup {
   priority: number;
 }
 
+/** The `yaml` package's YAML 1.1 tags narrowed to PyYAML's resolvers (Ansible's loader). */
+function pyYamlTags(tags: Tags): Tags {
+  const out: Tags = [];
+  for (const tag of tags) {
+    if (typeof tag !== 'object' || !('tag' in tag)) {
+      out.push(tag);
+      continue;
+    }
+    const scalar = tag as ScalarTag;
+    const test = scalar.test instanceof RegExp ? scalar.test.source : '';
+    if (scalar.tag === 'tag:yaml.org,2002:timestamp') continue;
+    if (scalar.tag === 'tag:yaml.org,2002:bool') {
+      const truth = test.includes('rue');
+      out.push({ ...scalar, test: truth ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/ });
+    } else if (scalar.tag === 'tag:yaml.org,2002:float' && scalar.format === 'EXP') {
+      out.push({ ...scalar, test: /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)[eE][-+][0-9]+$/ });
+    } else if (scalar.tag === 'tag:yaml.org,2002:float' && !scalar.format && test !== '' && !test.includes('inf')) {
+      out.push({ ...scalar, test: /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/ });
+    } else out.push(tag);
+  }
+  return out;
+}
+
 /** Parses `zuul-info/inventory.yaml`; REPRODUCE_SOURCE_INVALID when it is not a Zuul inventory. */
 export function parseInventory(text: string): GateBuild {
-  const doc = parseDocument(text, { version: '1.1', intAsBigInt: true, uniqueKeys: false });
+  const doc = parseDocument(text, { version: '1.1', intAsBigInt: true, uniqueKeys: false, customTags: pyYamlTags });
   if (doc.errors.length > 0) throw invalid(`zuul-info/inventory.yaml is not YAML: ${doc.errors[0]?.message.split('\n')[0]}`);
   const root = normalize(doc.toJS({ maxAliasCount: -1 }));
   if (!isRecord(root) || !isRecord(root.all)) throw invalid('zuul-info/inventory.yaml has no `all` group: it is not an Ansible inventory');
