@@ -8,6 +8,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { DevclusterError } from '../errors.js';
 import { quietCtx, type ProgressEvent } from '../events.js';
 import { GerritForge } from '../../test/support/gerrit-forge.js';
@@ -257,5 +258,53 @@ describe('resolveSources', () => {
     controller.abort();
     const error = await rejection(resolveSources([project('openstack/nova', tip)], [], options, quietCtx(controller.signal)));
     expect(error.code).toBe('CANCELLED');
+  });
+});
+
+describe('resolveSources on the fixture builds', () => {
+  /** zuul.projects and zuul.items of a fixture's inventory (all.vars.zuul in both layouts). */
+  async function zuulOf(job: string): Promise<{ projects: Record<string, ZuulProject>; items: ZuulItem[] }> {
+    const text = await readFile(join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'zuul', job, 'zuul-info', 'inventory.yaml'), 'utf8');
+    const zuul = (parseYaml(text) as { all: { vars: { zuul: { projects: Record<string, ZuulProject>; items: ZuulItem[] } } } }).all.vars.zuul;
+    return { projects: zuul.projects, items: zuul.items };
+  }
+
+  it.each(['devstack-multinode', 'tempest-multinode-full-py3', 'grenade-multinode'])('%s: every project at its commit, the changes under test rebuilt from Gerrit', async (job) => {
+    const { projects, items } = await zuulOf(job);
+    const github = new GerritForge(join(forge.root, 'github'));
+    // The fixture's commits are placeholders: the stand-in servers get one commit per project, and
+    // the inventory names those; the items' projects keep the job's (speculative) commits.
+    const changed = new Set(items.map((i) => i.project.name));
+    const patchsets = new Map<string, string>();
+    const rewritten: Record<string, ZuulProject> = {};
+    for (const [key, p] of Object.entries(projects)) {
+      const server = p.canonical_hostname === 'github.com' ? github : forge;
+      const initial = server.tip(p.name, p.checkout) ?? server.project(p.name);
+      rewritten[key] = changed.has(p.name) ? p : { ...p, commit: initial };
+    }
+    for (const i of items) {
+      const tip = forge.tip(i.project.name, i.branch) as string;
+      patchsets.set(`${i.change},${i.patchset}`, forge.change(i.project.name, Number(i.change), Number(i.patchset), tip, { files: { [`change-${i.change}.txt`]: `${i.change}\n` } }));
+    }
+
+    const resolved = await resolveSources(rewritten, items, { ...options, hostBases: { 'github.com': github.gitBase } }, quietCtx());
+
+    expect(resolved.map((r) => [r.name, r.shortName, r.branch])).toEqual(Object.values(projects).map((p) => [p.name, p.short_name, p.checkout]));
+    for (const source of resolved) {
+      const p = Object.values(rewritten).find((q) => q.name === source.name) as ZuulProject;
+      expect(source.path).toBe(join(options.cacheDir, p.name));
+      expect(git(source.path, 'rev-parse', 'HEAD')).toBe(source.got);
+      if (!changed.has(p.name)) expect(source, p.name).toMatchObject({ how: 'exact', got: p.commit, changes: [] });
+      else {
+        const mine = items.filter((i) => i.project.name === p.name);
+        // The fixture's commit is a speculative merge that never left the job: rebuilt, not the same id.
+        expect(source, p.name).toMatchObject({ how: 'reconstructed', wanted: p.commit });
+        expect(source.changes.map((c) => [c.change, c.patchset, c.commit])).toEqual(mine.map((i) => [String(i.change), String(i.patchset), patchsets.get(`${i.change},${i.patchset}`)]));
+        for (const i of mine) expect(await readFile(join(source.path, `change-${i.change}.txt`), 'utf8')).toBe(`${i.change}\n`);
+      }
+    }
+    const config = configSources(resolved);
+    expect(config.repo).toBe(join(options.cacheDir, 'openstack/devstack'));
+    expect(Object.keys(config.sources).sort()).toEqual(Object.values(projects).filter((p) => p.name !== 'openstack/devstack').map((p) => p.short_name).sort());
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The source trees of a gate build, rebuilt on this host from its inventory's `zuul.projects` and
  * `zuul.items` (zuul-ci.org job content; ../shared/facts/zuul.md, "Exact sources"):
- * - a project no item touches (on its checkout branch) is cloned from `${gitBase}/${name}` and its
- *   `commit` checked out: 'exact', or SOURCE_COMMIT_MISSING when the commit is nowhere to be found;
+ * - a project no item touches (on its checkout branch) is cloned from `${gitBase}/${name}` (a project
+ *   of another canonical host, such as github.com/novnc/novnc, from that host) and its `commit`
+ *   checked out: 'exact', or SOURCE_COMMIT_MISSING when the commit is nowhere to be found;
  * - a project the items touch starts from the tip of its branch (or the tip as of `asOf`, the build's
  *   start), then each item's change ref `refs/changes/NN/CHANGE/PATCHSET` is fetched from
  *   `${gerritBase}/${name}` and applied in queue order, the way Zuul's merger builds the speculative
@@ -42,6 +43,8 @@ export interface ZuulProject {
   checkout: string;
   /** The commit the job had checked out; a speculative merge's may have existed only during the job. */
   commit: string;
+  /** Where the project lives: opendev.org for OpenStack's, github.com for novnc/novnc. */
+  canonical_hostname?: string;
   canonical_name?: string;
   src_dir?: string;
   required?: boolean;
@@ -49,7 +52,7 @@ export interface ZuulProject {
 
 /** One entry of the inventory's `zuul.items`: a change under test or ahead of it, in queue order. */
 export interface ZuulItem {
-  project: { name: string; short_name?: string; canonical_name?: string };
+  project: { name: string; short_name?: string; canonical_hostname?: string; canonical_name?: string };
   branch: string;
   change: string | number;
   patchset: string | number;
@@ -61,8 +64,10 @@ export interface ZuulItem {
 export interface SourceOptions {
   /** Where the repositories go (one non-bare repository per project, at `<cacheDir>/<name>`). */
   cacheDir: string;
-  /** Git server for branches and commits: an http(s) or file URL, or a local folder (default opendev.org). */
+  /** Git server for branches and commits of opendev.org's projects: an http(s) or file URL, or a local folder (default https://opendev.org). */
   gitBase?: string;
+  /** Git server for the projects of another canonical host (github.com → its base; default https://<host>). */
+  hostBases?: Record<string, string>;
   /** Gerrit for refs/changes/…: same forms (default review.opendev.org). */
   gerritBase?: string;
   /** Merge mode per project name (openstack/nova); others use `defaultMergeMode`. */
@@ -118,6 +123,13 @@ export function changeRef(change: string | number, patchset: string | number): s
     });
   }
   return `refs/changes/${c.padStart(2, '0').slice(-2)}/${c}/${ps}`;
+}
+
+/** The git server of a project: gitBase for opendev.org's (and any without a host), else its host's. */
+export function gitBaseOf(options: Pick<SourceOptions, 'gitBase' | 'hostBases'>, project: Pick<ZuulProject, 'canonical_hostname' | 'canonical_name'>): string {
+  const host = project.canonical_hostname ?? project.canonical_name?.split('/')[0] ?? 'opendev.org';
+  if (host === 'opendev.org') return options.gitBase ?? DEFAULT_GIT_BASE;
+  return options.hostBases?.[host] ?? `https://${host}`;
 }
 
 const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -200,11 +212,11 @@ interface Resolver {
 }
 
 /** The project's repository under the cache, created if new, its `origin` the git server's URL. */
-async function openRepo(r: Resolver, name: string): Promise<{ dir: string; git: Git; origin: string }> {
-  const dir = resolve(r.cwd, r.options.cacheDir, name);
+async function openRepo(r: Resolver, project: ZuulProject): Promise<{ dir: string; git: Git; origin: string }> {
+  const dir = resolve(r.cwd, r.options.cacheDir, project.name);
   await mkdir(dir, { recursive: true });
   const git = gitIn(dir, r.signal);
-  const origin = repoUrl(r.options.gitBase ?? DEFAULT_GIT_BASE, name, r.cwd);
+  const origin = repoUrl(gitBaseOf(r.options, project), project.name, r.cwd);
   if (!existsSync(join(dir, '.git'))) await git(['init', '-q']);
   else {
     const dirty = await git(['status', '--porcelain', '--untracked-files=no']);
@@ -245,7 +257,7 @@ async function resolveExact(r: Resolver, project: ZuulProject): Promise<Resolved
   if (!/^[0-9a-f]{40}$/.test(project.commit)) {
     throw new DevclusterError('SOURCE_COMMIT_MISSING', `${project.name}: "${project.commit}" is not a commit id`, { hint: 'check zuul.projects in the build inventory' });
   }
-  const { dir, git, origin } = await openRepo(r, project.name);
+  const { dir, git, origin } = await openRepo(r, project);
   const attempts: (readonly string[])[] = [
     [`+refs/heads/${project.checkout}:refs/remotes/origin/${project.checkout}`],
     ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'],
@@ -275,7 +287,7 @@ async function resolveExact(r: Resolver, project: ZuulProject): Promise<Resolved
 async function resolveChanged(r: Resolver, project: ZuulProject, items: readonly ZuulItem[]): Promise<ResolvedSource> {
   const branch = project.checkout;
   checkNames(project, branch);
-  const { dir, git, origin } = await openRepo(r, project.name);
+  const { dir, git, origin } = await openRepo(r, project);
   const tracking = `refs/remotes/origin/${branch}`;
   if (!(await fetchRefs(r, git, origin, [`+refs/heads/${branch}:${tracking}`], `branch ${branch} of ${project.name}`))) {
     throw new DevclusterError('SOURCE_FETCH_FAILED', `${project.name} has no branch ${branch} at ${origin}`, {
@@ -352,7 +364,8 @@ export async function resolveSources(
   // An item's project is always among zuul.projects (Zuul prepares it); if not, its branch is the item's.
   for (const item of items) {
     if (!list.some((p) => p.name === item.project.name)) {
-      list.push({ name: item.project.name, short_name: item.project.short_name ?? item.project.name.split('/').at(-1) ?? item.project.name, checkout: item.branch, commit: '' });
+      const { name, short_name: short, ...where } = item.project;
+      list.push({ ...where, name, short_name: short ?? name.split('/').at(-1) ?? name, checkout: item.branch, commit: '' });
     }
   }
   const stop = new AbortController();
@@ -366,6 +379,10 @@ export async function resolveSources(
       const i = next++;
       const project = list[i] as ZuulProject;
       const touching = items.filter((item) => item.project.name === project.name && item.branch === project.checkout);
+      for (const other of items.filter((item) => item.project.name === project.name && item.branch !== project.checkout)) {
+        // Zuul merged it into that branch, but the job checked out another: it is not in the tree.
+        ctx.report({ kind: 'note', message: `${project.name}: change ${other.change},${other.patchset} targets ${other.branch}, not the ${project.checkout} the job checked out: left out` });
+      }
       try {
         ctx.report({ kind: 'phase', label: project.name, message: touching.length === 0 ? `${project.checkout} at ${project.commit.slice(0, 12)}` : `${project.checkout} + ${touching.map((t) => `${t.change},${t.patchset}`).join(' + ')}` });
         const resolved = touching.length === 0 ? await resolveExact(r, project) : await resolveChanged(r, project, touching);

@@ -27,7 +27,7 @@ export class GerritForge {
   }
 
   private git(name: string, args: readonly string[], env: Record<string, string> = {}, input?: string): string {
-    return execFileSync('git', ['-C', join(this.gerritBase, name), ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['-C', join(this.gerritBase, name), ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8', stdio: 'pipe' }).trim();
   }
 
   /** A new project with `master` holding `files`; returns master's commit. */
