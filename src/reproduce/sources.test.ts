@@ -220,6 +220,7 @@ describe('resolveSources', () => {
     expect(configSources(Object.values(resolved))).toEqual({
       repo: join(options.cacheDir, 'openstack/devstack'),
       sources: { 'nova': join(options.cacheDir, 'openstack/nova'), 'oslo.config': join(options.cacheDir, 'openstack/oslo.config') },
+      others: [],
     });
   });
 
@@ -305,6 +306,24 @@ describe('resolveSources on the fixture builds', () => {
     }
     const config = configSources(resolved);
     expect(config.repo).toBe(join(options.cacheDir, 'openstack/devstack'));
-    expect(Object.keys(config.sources).sort()).toEqual(Object.values(projects).filter((p) => p.name !== 'openstack/devstack').map((p) => p.short_name).sort());
+    // grenade is no DevStack project: devcluster.yaml could not name it under devstack.sources.
+    expect(config.others.map((o) => o.name)).toEqual(job === 'grenade-multinode' ? ['openstack/grenade'] : []);
+    expect(Object.keys(config.sources).sort()).toEqual(
+      Object.values(projects)
+        .filter((p) => p.name !== 'openstack/devstack' && p.name !== 'openstack/grenade')
+        .map((p) => p.short_name)
+        .sort(),
+    );
+  });
+});
+
+describe('configSources', () => {
+  const source = (name: string): ResolvedSource => ({ name, shortName: name.split('/').at(-1) as string, path: `/cache/${name}`, branch: 'master', wanted: undefined, how: 'exact', got: 'x', changes: [] });
+
+  it('keeps as sources what DevStack or an enabled plugin reads, and hands back the rest', () => {
+    const { repo, sources, others } = configSources([source('openstack/devstack'), source('openstack/nova'), source('openstack/heat'), source('openstack/grenade'), source('x/mytool')], ['heat']);
+    expect(repo).toBe('/cache/openstack/devstack');
+    expect(sources).toEqual({ nova: '/cache/openstack/nova', heat: '/cache/openstack/heat' });
+    expect(others.map((o) => o.name)).toEqual(['openstack/grenade', 'x/mytool']);
   });
 });

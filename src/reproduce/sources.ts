@@ -23,6 +23,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DEVSTACK_PROJECTS } from '../devstack/tables.js';
 import { DevclusterError, isDevclusterError, isHostCommandError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import { run } from '../process/run.js';
@@ -141,15 +142,25 @@ export function repoUrl(base: string, name: string, cwd = process.cwd()): string
   return !existsSync(dir) && existsSync(`${dir}.git`) ? `${dir}.git` : dir;
 }
 
-/** `devstack.repo` and `devstack.sources` for devcluster.yaml: openstack/devstack is the repo, the rest sources. */
-export function configSources(resolved: readonly ResolvedSource[]): { repo: string | undefined; sources: Record<string, string> } {
+/**
+ * `devstack.repo` and `devstack.sources` for devcluster.yaml: openstack/devstack is the repo; a project
+ * DevStack reads variables for (stackrc, src/devstack/tables.ts) or one of the job's `plugins` is a
+ * source under its short name; the rest (grenade, a job's own tools) are `others`, which
+ * config/rules.ts would refuse as sources: the caller decides what to do with them.
+ */
+export function configSources(
+  resolved: readonly ResolvedSource[],
+  plugins: readonly string[] = [],
+): { repo: string | undefined; sources: Record<string, string>; others: ResolvedSource[] } {
   const sources: Record<string, string> = {};
+  const others: ResolvedSource[] = [];
   let repo: string | undefined;
   for (const source of resolved) {
     if (source.name === 'openstack/devstack') repo = source.path;
-    else sources[source.shortName] = source.path;
+    else if (Object.hasOwn(DEVSTACK_PROJECTS, source.shortName) || plugins.includes(source.shortName)) sources[source.shortName] = source.path;
+    else others.push(source);
   }
-  return { repo, sources };
+  return { repo, sources, others };
 }
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
