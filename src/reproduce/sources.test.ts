@@ -12,18 +12,18 @@ import { parse as parseYaml } from 'yaml';
 import { DevclusterError } from '../errors.js';
 import { quietCtx, type ProgressEvent } from '../events.js';
 import { GerritForge } from '../../test/support/gerrit-forge.js';
-import { changeRef, configSources, repoUrl, resolveSources, type ResolvedSource, type SourceOptions, type ZuulItem, type ZuulProject } from './sources.js';
+import { changeRef, configSources, repoUrl, resolveSources, type ResolvedSource, type SourceOptions, type SourceItem, type SourceProject } from './sources.js';
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
 /** Zuul's speculative merge commit: it existed only during the job. */
 const SPECULATIVE = 'f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed';
 
-function project(name: string, commit: string, checkout = 'master'): ZuulProject {
-  return { name, short_name: name.split('/').at(-1) as string, checkout, commit, canonical_name: `opendev.org/${name}`, src_dir: `src/opendev.org/${name}`, required: true };
+function project(name: string, commit: string | undefined, checkout = 'master'): SourceProject {
+  return { name, shortName: name.split('/').at(-1) as string, checkout, commit, canonicalHostname: 'opendev.org', canonicalName: `opendev.org/${name}` };
 }
 
-function item(name: string, change: number, patchset: number, branch = 'master'): ZuulItem {
-  return { project: { name, short_name: name.split('/').at(-1) as string }, branch, change: String(change), patchset: String(patchset), change_url: `https://review.opendev.org/c/${name}/+/${change}` };
+function item(name: string, change: number, patchset: number, branch = 'master'): SourceItem {
+  return { project: { name, shortName: name.split('/').at(-1) as string }, branch, change: String(change), patchset: String(patchset) };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<DevclusterError> {
@@ -253,6 +253,29 @@ describe('resolveSources', () => {
     expect(await readFile(join(first?.path as string, 'README.rst'), 'utf8')).toBe('my debugging edit\n');
   });
 
+  it('takes the branch tip, reconstructed, for a project an old Zuul recorded no commit for; an item without a change changes nothing', async () => {
+    const tip = forge.commitOn('openstack/nova', 'master', { files: { 'nova.py': 'tip\n' } });
+    const events: ProgressEvent[] = [];
+
+    const [nova] = await resolveSources([project('openstack/nova', undefined)], [{ project: { name: 'openstack/nova' }, branch: 'master', change: undefined, patchset: undefined }], options, { signal: new AbortController().signal, report: (e) => events.push(e) });
+
+    expect(nova).toMatchObject({ how: 'reconstructed', wanted: undefined, got: tip, base: tip, changes: [] });
+    expect(events).toContainEqual({ kind: 'phase', label: 'openstack/nova', message: 'master tip (no commit recorded)' });
+  });
+
+  it('leaves out, with a note, a change to a branch the job did not check out', async () => {
+    const tip = forge.tip('openstack/nova', 'master') as string;
+    forge.commitOn('openstack/nova', 'stable/2026.1', { files: { 's.py': 's\n' } });
+    const stableTip = forge.tip('openstack/nova', 'stable/2026.1') as string;
+    forge.change('openstack/nova', 9001, 1, stableTip, { files: { 'backport.py': 'b\n' } });
+    const events: ProgressEvent[] = [];
+
+    const [nova] = await resolveSources([project('openstack/nova', tip)], [item('openstack/nova', 9001, 1, 'stable/2026.1')], options, { signal: new AbortController().signal, report: (e) => events.push(e) });
+
+    expect(nova).toMatchObject({ how: 'exact', got: tip, changes: [] });
+    expect(events).toContainEqual({ kind: 'note', message: 'openstack/nova: change 9001,1 targets stable/2026.1, not the master the job checked out: left out' });
+  });
+
   it('stops when cancelled', async () => {
     const tip = forge.tip('openstack/nova', 'master') as string;
     const controller = new AbortController();
@@ -263,11 +286,23 @@ describe('resolveSources', () => {
 });
 
 describe('resolveSources on the fixture builds', () => {
-  /** zuul.projects and zuul.items of a fixture's inventory (all.vars.zuul in both layouts). */
-  async function zuulOf(job: string): Promise<{ projects: Record<string, ZuulProject>; items: ZuulItem[] }> {
+  interface RawProject {
+    name: string;
+    short_name: string;
+    checkout: string;
+    commit: string;
+    canonical_hostname: string;
+  }
+  /** zuul.projects and zuul.items of a fixture's inventory (all.vars.zuul in both layouts), camelCased. */
+  async function zuulOf(job: string): Promise<{ projects: Record<string, SourceProject>; items: SourceItem[] }> {
     const text = await readFile(join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'zuul', job, 'zuul-info', 'inventory.yaml'), 'utf8');
-    const zuul = (parseYaml(text) as { all: { vars: { zuul: { projects: Record<string, ZuulProject>; items: ZuulItem[] } } } }).all.vars.zuul;
-    return { projects: zuul.projects, items: zuul.items };
+    type Raw = { projects: Record<string, RawProject>; items: { project: RawProject; branch: string; change: string; patchset: string }[] };
+    const zuul = (parseYaml(text) as { all: { vars: { zuul: Raw } } }).all.vars.zuul;
+    const camel = (p: RawProject) => ({ name: p.name, shortName: p.short_name, canonicalHostname: p.canonical_hostname });
+    return {
+      projects: Object.fromEntries(Object.entries(zuul.projects).map(([key, p]) => [key, { ...camel(p), checkout: p.checkout, commit: p.commit }])),
+      items: zuul.items.map((i) => ({ project: camel(i.project), branch: i.branch, change: i.change, patchset: i.patchset })),
+    };
   }
 
   it.each(['devstack-multinode', 'tempest-multinode-full-py3', 'grenade-multinode'])('%s: every project at its commit, the changes under test rebuilt from Gerrit', async (job) => {
@@ -277,22 +312,22 @@ describe('resolveSources on the fixture builds', () => {
     // the inventory names those; the items' projects keep the job's (speculative) commits.
     const changed = new Set(items.map((i) => i.project.name));
     const patchsets = new Map<string, string>();
-    const rewritten: Record<string, ZuulProject> = {};
+    const rewritten: Record<string, SourceProject> = {};
     for (const [key, p] of Object.entries(projects)) {
-      const server = p.canonical_hostname === 'github.com' ? github : forge;
+      const server = p.canonicalHostname === 'github.com' ? github : forge;
       const initial = server.tip(p.name, p.checkout) ?? server.project(p.name);
       rewritten[key] = changed.has(p.name) ? p : { ...p, commit: initial };
     }
     for (const i of items) {
-      const tip = forge.tip(i.project.name, i.branch) as string;
+      const tip = forge.tip(i.project.name, i.branch as string) as string;
       patchsets.set(`${i.change},${i.patchset}`, forge.change(i.project.name, Number(i.change), Number(i.patchset), tip, { files: { [`change-${i.change}.txt`]: `${i.change}\n` } }));
     }
 
     const resolved = await resolveSources(rewritten, items, { ...options, hostBases: { 'github.com': github.gitBase } }, quietCtx());
 
-    expect(resolved.map((r) => [r.name, r.shortName, r.branch])).toEqual(Object.values(projects).map((p) => [p.name, p.short_name, p.checkout]));
+    expect(resolved.map((r) => [r.name, r.shortName, r.branch])).toEqual(Object.values(projects).map((p) => [p.name, p.shortName, p.checkout]));
     for (const source of resolved) {
-      const p = Object.values(rewritten).find((q) => q.name === source.name) as ZuulProject;
+      const p = Object.values(rewritten).find((q) => q.name === source.name) as SourceProject;
       expect(source.path).toBe(join(options.cacheDir, p.name));
       expect(git(source.path, 'rev-parse', 'HEAD')).toBe(source.got);
       if (!changed.has(p.name)) expect(source, p.name).toMatchObject({ how: 'exact', got: p.commit, changes: [] });
@@ -311,7 +346,7 @@ describe('resolveSources on the fixture builds', () => {
     expect(Object.keys(config.sources).sort()).toEqual(
       Object.values(projects)
         .filter((p) => p.name !== 'openstack/devstack' && p.name !== 'openstack/grenade')
-        .map((p) => p.short_name)
+        .map((p) => p.shortName)
         .sort(),
     );
   });

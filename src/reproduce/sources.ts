@@ -15,6 +15,9 @@
  *   commit, Zuul's commit existed only during the job (its date and identity cannot be replayed), so
  *   ours has the same content but another id: 'reconstructed'. `cherry-pick` (and `merge`) are there
  *   for projects whose Zuul config sets that mode; the inventory does not say, so the caller does.
+ * A project with no commit recorded (Zuul before 2020) starts from its branch tip too, 'reconstructed';
+ * an item that is no change (a branch tip, a tag) changes nothing. The input is the shape
+ * src/reproduce/build.ts parses the inventory into (camelCased).
  * Each project is a non-bare repository under `cacheDir/<name>` (reused, so a second run fetches only
  * what it lacks), its local branch named `checkout` checked out at the result: devstack's
  * setup-devstack-source-dirs role checks out that branch name, and `up` pushes the tree's HEAD.
@@ -36,31 +39,41 @@ export const DEFAULT_GERRIT_BASE = 'https://review.opendev.org';
 export type MergeMode = 'merge-resolve' | 'merge' | 'cherry-pick';
 export const DEFAULT_MERGE_MODE: MergeMode = 'merge-resolve';
 
-/** One entry of the inventory's `zuul.projects` (keyed there by canonical name). */
-export interface ZuulProject {
+/**
+ * One entry of the inventory's `zuul.projects`, as src/reproduce/build.ts parses it (any object of
+ * this shape will do).
+ */
+export interface SourceProject {
+  /** openstack/nova */
   name: string;
-  short_name: string;
+  /** nova */
+  shortName: string;
   /** The branch (or tag) the job checked out. */
   checkout: string;
-  /** The commit the job had checked out; a speculative merge's may have existed only during the job. */
-  commit: string;
+  /**
+   * The commit the job had checked out; a speculative merge's may have existed only during the job.
+   * Zuul before 2020 did not record it: then the branch tip (as of `asOf`) is taken, 'reconstructed'.
+   */
+  commit: string | undefined;
   /** Where the project lives: opendev.org for OpenStack's, github.com for novnc/novnc. */
-  canonical_hostname?: string;
-  canonical_name?: string;
-  src_dir?: string;
-  required?: boolean;
+  canonicalHostname?: string;
+  canonicalName?: string;
 }
 
 /** One entry of the inventory's `zuul.items`: a change under test or ahead of it, in queue order. */
-export interface ZuulItem {
-  project: { name: string; short_name?: string; canonical_hostname?: string; canonical_name?: string };
-  branch: string;
-  change: string | number;
-  patchset: string | number;
-  change_url?: string;
+export interface SourceItem {
+  project: { name: string; shortName?: string; canonicalHostname?: string; canonicalName?: string };
+  /** The change's target branch; an item without a change (a branch tip, a tag) changes nothing. */
+  branch: string | undefined;
+  change: string | number | undefined;
+  patchset: string | number | undefined;
   /** The patchset's commit, which newer Zuul versions record. */
-  commit_id?: string;
+  commitId?: string | undefined;
 }
+
+/** An item that is a Gerrit change. */
+type ChangeItem = SourceItem & { branch: string; change: string | number; patchset: string | number };
+const isChange = (item: SourceItem): item is ChangeItem => item.branch !== undefined && item.change !== undefined && item.patchset !== undefined;
 
 export interface SourceOptions {
   /** Where the repositories go (one non-bare repository per project, at `<cacheDir>/<name>`). */
@@ -127,8 +140,8 @@ export function changeRef(change: string | number, patchset: string | number): s
 }
 
 /** The git server of a project: gitBase for opendev.org's (and any without a host), else its host's. */
-export function gitBaseOf(options: Pick<SourceOptions, 'gitBase' | 'hostBases'>, project: Pick<ZuulProject, 'canonical_hostname' | 'canonical_name'>): string {
-  const host = project.canonical_hostname ?? project.canonical_name?.split('/')[0] ?? 'opendev.org';
+export function gitBaseOf(options: Pick<SourceOptions, 'gitBase' | 'hostBases'>, project: Pick<SourceProject, 'canonicalHostname' | 'canonicalName'>): string {
+  const host = project.canonicalHostname ?? project.canonicalName?.split('/')[0] ?? 'opendev.org';
   if (host === 'opendev.org') return options.gitBase ?? DEFAULT_GIT_BASE;
   return options.hostBases?.[host] ?? `https://${host}`;
 }
@@ -223,7 +236,7 @@ interface Resolver {
 }
 
 /** The project's repository under the cache, created if new, its `origin` the git server's URL. */
-async function openRepo(r: Resolver, project: ZuulProject): Promise<{ dir: string; git: Git; origin: string }> {
+async function openRepo(r: Resolver, project: SourceProject): Promise<{ dir: string; git: Git; origin: string }> {
   const dir = resolve(r.cwd, r.options.cacheDir, project.name);
   await mkdir(dir, { recursive: true });
   const git = gitIn(dir, r.signal);
@@ -263,39 +276,40 @@ async function fetchRefs(r: Resolver, git: Git, url: string, refspecs: readonly 
 }
 
 /** A project no item touches: its `commit`, from the branch, every branch and tag, or by id. */
-async function resolveExact(r: Resolver, project: ZuulProject): Promise<ResolvedSource> {
+async function resolveExact(r: Resolver, project: SourceProject & { commit: string }): Promise<ResolvedSource> {
   checkNames(project, project.checkout);
-  if (!/^[0-9a-f]{40}$/.test(project.commit)) {
-    throw new DevclusterError('SOURCE_COMMIT_MISSING', `${project.name}: "${project.commit}" is not a commit id`, { hint: 'check zuul.projects in the build inventory' });
+  const wanted = project.commit;
+  if (!/^[0-9a-f]{40}$/.test(wanted)) {
+    throw new DevclusterError('SOURCE_COMMIT_MISSING', `${project.name}: "${wanted}" is not a commit id`, { hint: 'check zuul.projects in the build inventory' });
   }
   const { dir, git, origin } = await openRepo(r, project);
   const attempts: (readonly string[])[] = [
     [`+refs/heads/${project.checkout}:refs/remotes/origin/${project.checkout}`],
     ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'],
-    [project.commit],
+    [wanted],
   ];
-  let found = await hasCommit(git, project.commit);
+  let found = await hasCommit(git, wanted);
   for (const refspecs of attempts) {
     if (found) break;
     // By id last: servers need uploadpack.allowReachableSHA1InWant (or protocol v2) for that.
     const fetched = await fetchRefs(r, git, origin, refspecs, `${project.name}`).catch((error: unknown) => {
-      if (refspecs[0] === project.commit && isDevclusterError(error) && error.code === 'SOURCE_FETCH_FAILED') return false;
+      if (refspecs[0] === wanted && isDevclusterError(error) && error.code === 'SOURCE_FETCH_FAILED') return false;
       throw error;
     });
-    if (fetched) found = await hasCommit(git, project.commit);
+    if (fetched) found = await hasCommit(git, wanted);
   }
   if (!found) {
-    throw new DevclusterError('SOURCE_COMMIT_MISSING', `${project.name}: commit ${project.commit} (${project.checkout}) is not in ${origin}`, {
+    throw new DevclusterError('SOURCE_COMMIT_MISSING', `${project.name}: commit ${wanted} (${project.checkout}) is not in ${origin}`, {
       hint: "a commit Zuul made by merging exists only during its job; if no change of this project was in the build, the mirror may be behind opendev's",
     });
   }
-  await git(['checkout', '-q', '-f', '-B', project.checkout, project.commit]);
+  await git(['checkout', '-q', '-f', '-B', project.checkout, wanted]);
   const got = await git(['rev-parse', 'HEAD']);
-  return { name: project.name, shortName: project.short_name, path: dir, branch: project.checkout, wanted: project.commit, how: got === project.commit ? 'exact' : 'reconstructed', got, changes: [] };
+  return { name: project.name, shortName: project.shortName, path: dir, branch: project.checkout, wanted, how: got === wanted ? 'exact' : 'reconstructed', got, changes: [] };
 }
 
-/** A project the items touch: the branch tip (as of `asOf`), then each change in queue order. */
-async function resolveChanged(r: Resolver, project: ZuulProject, items: readonly ZuulItem[]): Promise<ResolvedSource> {
+/** A project the items touch (or with no commit recorded): the branch tip (as of `asOf`), then each change in queue order. */
+async function resolveChanged(r: Resolver, project: SourceProject, items: readonly ChangeItem[]): Promise<ResolvedSource> {
   const branch = project.checkout;
   checkNames(project, branch);
   const { dir, git, origin } = await openRepo(r, project);
@@ -328,8 +342,8 @@ async function resolveChanged(r: Resolver, project: ZuulProject, items: readonly
       });
     }
     const commit = await git(['rev-parse', `${ref}^{commit}`]);
-    if (item.commit_id && item.commit_id !== commit) {
-      r.ctx.report({ kind: 'note', message: `${what}: Gerrit serves ${commit.slice(0, 12)}, the build had ${item.commit_id.slice(0, 12)}` });
+    if (item.commitId && item.commitId !== commit) {
+      r.ctx.report({ kind: 'note', message: `${what}: Gerrit serves ${commit.slice(0, 12)}, the build had ${item.commitId.slice(0, 12)}` });
     }
     const args = mode === 'cherry-pick' ? ['cherry-pick', commit] : ['merge', '-q', '--no-edit', ...(mode === 'merge-resolve' ? ['-s', 'resolve'] : []), commit];
     try {
@@ -349,15 +363,15 @@ async function resolveChanged(r: Resolver, project: ZuulProject, items: readonly
   const got = await git(['rev-parse', 'HEAD']);
   return {
     name: project.name,
-    shortName: project.short_name,
+    shortName: project.shortName,
     path: dir,
     branch,
     wanted: project.commit,
-    how: got === project.commit ? 'exact' : 'reconstructed',
+    how: project.commit !== undefined && got === project.commit ? 'exact' : 'reconstructed',
     got,
     base,
     changes,
-    mergeMode: mode,
+    ...(changes.length > 0 ? { mergeMode: mode } : {}),
   };
 }
 
@@ -366,17 +380,18 @@ async function resolveChanged(r: Resolver, project: ZuulProject, items: readonly
  * item's project missing from it). Progress goes to `ctx.report`; the first failure stops the rest.
  */
 export async function resolveSources(
-  projects: Record<string, ZuulProject> | readonly ZuulProject[],
-  items: readonly ZuulItem[],
+  projects: Record<string, SourceProject> | readonly SourceProject[],
+  allItems: readonly SourceItem[],
   options: SourceOptions,
   ctx: Ctx,
 ): Promise<ResolvedSource[]> {
-  const list = Array.isArray(projects) ? [...(projects as readonly ZuulProject[])] : Object.values(projects as Record<string, ZuulProject>);
+  const list = Array.isArray(projects) ? [...(projects as readonly SourceProject[])] : Object.values(projects as Record<string, SourceProject>);
+  const items = allItems.filter(isChange);
   // An item's project is always among zuul.projects (Zuul prepares it); if not, its branch is the item's.
   for (const item of items) {
     if (!list.some((p) => p.name === item.project.name)) {
-      const { name, short_name: short, ...where } = item.project;
-      list.push({ ...where, name, short_name: short ?? name.split('/').at(-1) ?? name, checkout: item.branch, commit: '' });
+      const { name, shortName, ...where } = item.project;
+      list.push({ ...where, name, shortName: shortName ?? name.split('/').at(-1) ?? name, checkout: item.branch, commit: undefined });
     }
   }
   const stop = new AbortController();
@@ -388,17 +403,17 @@ export async function resolveSources(
   const worker = async () => {
     while (failure === undefined && next < list.length) {
       const i = next++;
-      const project = list[i] as ZuulProject;
+      const project = list[i] as SourceProject;
       const touching = items.filter((item) => item.project.name === project.name && item.branch === project.checkout);
       for (const other of items.filter((item) => item.project.name === project.name && item.branch !== project.checkout)) {
         // Zuul merged it into that branch, but the job checked out another: it is not in the tree.
         ctx.report({ kind: 'note', message: `${project.name}: change ${other.change},${other.patchset} targets ${other.branch}, not the ${project.checkout} the job checked out: left out` });
       }
       try {
-        ctx.report({ kind: 'phase', label: project.name, message: touching.length === 0 ? `${project.checkout} at ${project.commit.slice(0, 12)}` : `${project.checkout} + ${touching.map((t) => `${t.change},${t.patchset}`).join(' + ')}` });
-        const resolved = touching.length === 0 ? await resolveExact(r, project) : await resolveChanged(r, project, touching);
-        if (project.commit === '') resolved.wanted = undefined;
-        results[i] = resolved;
+        const { commit } = project;
+        const what = touching.length > 0 ? touching.map((t) => `${t.change},${t.patchset}`).join(' + ') : commit === undefined ? 'tip (no commit recorded)' : `at ${commit.slice(0, 12)}`;
+        ctx.report({ kind: 'phase', label: project.name, message: `${project.checkout} ${touching.length > 0 ? '+ ' : ''}${what}` });
+        results[i] = touching.length === 0 && commit !== undefined ? await resolveExact(r, { ...project, commit }) : await resolveChanged(r, project, touching);
       } catch (error) {
         failure ??= { error };
         stop.abort();
