@@ -15,7 +15,7 @@
  *   commit, Zuul's commit existed only during the job (its date and identity cannot be replayed), so
  *   ours has the same content but another id: 'reconstructed'. `cherry-pick` (and `merge`) are there
  *   for projects whose Zuul config sets that mode; the inventory does not say, so the caller does.
- * A project with no commit recorded (Zuul before 2020) starts from its branch tip too, 'reconstructed';
+ * A project with no commit recorded (older Zuul: its 2019 job-content docs list no commit) starts from its branch tip too, 'reconstructed';
  * an item that is no change (a branch tip, a tag) changes nothing. The input is the shape
  * src/reproduce/build.ts parses the inventory into (camelCased).
  * Each project is a non-bare repository under `cacheDir/<name>` (reused, so a second run fetches only
@@ -52,7 +52,7 @@ export interface SourceProject {
   checkout: string;
   /**
    * The commit the job had checked out; a speculative merge's may have existed only during the job.
-   * Zuul before 2020 did not record it: then the branch tip (as of `asOf`) is taken, 'reconstructed'.
+   * Older Zuul did not record it (2019's docs list no commit): then the branch tip (as of `asOf`) is taken, 'reconstructed'.
    */
   commit: string | undefined;
   /** Where the project lives: opendev.org for OpenStack's, github.com for novnc/novnc. */
