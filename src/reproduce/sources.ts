@@ -8,16 +8,18 @@
  *   start), then each item's change ref `refs/changes/NN/CHANGE/PATCHSET` is fetched from
  *   `${gerritBase}/${name}` and applied in queue order, the way Zuul's merger builds the speculative
  *   state (zuul/merger/merger.py `mergeChanges` → `_mergeItem` → `_mergeChange`): each item on top of
- *   the previous result for the same project and branch, by the project's merge mode. Zuul's default
- *   mode, which OpenStack's projects use, is `merge-resolve`: `git merge -s resolve FETCH_HEAD`, no
- *   --no-ff, so a change whose parent is the branch tip is fast-forwarded and the result IS the
- *   patchset's commit (then equal to the job's `commit`: 'exact'). When git has to make a merge
- *   commit, Zuul's commit existed only during the job (its date and identity cannot be replayed), so
- *   ours has the same content but another id: 'reconstructed'. `cherry-pick` (and `merge`) are there
- *   for projects whose Zuul config sets that mode; the inventory does not say, so the caller does.
- * A project with no commit recorded (older Zuul: its 2019 job-content docs list no commit) starts from its branch tip too, 'reconstructed';
- * an item that is no change (a branch tip, a tag) changes nothing. The input is the shape
- * src/reproduce/build.ts parses the inventory into (camelCased).
+ *   the previous result for the same project and branch, by the project's merge mode. We merge rather
+ *   than cherry-pick by default because Zuul does: a project that sets no `merge-mode` gets
+ *   `merge-resolve` (zuul/model.py falls back to MERGER_MERGE_RESOLVE), i.e. `git merge -s resolve
+ *   FETCH_HEAD`, no --no-ff, so a change whose parent is the branch tip is fast-forwarded and the
+ *   result IS the patchset's commit (then equal to the job's `commit`: 'exact'). When git has to
+ *   make a merge commit, Zuul's existed only during the job (its date and identity cannot be
+ *   replayed), so ours, made the same way, has another id (and other content if the branch moved
+ *   since: hence `asOf`): 'reconstructed'. `cherry-pick` and `merge` are there for projects whose
+ *   Zuul config sets that mode; the inventory does not say, so the caller does.
+ * A project with no commit recorded (older Zuul: its 2019 job-content docs list no commit) starts
+ * from its branch tip too, 'reconstructed'; an item that is no change (a branch tip, a tag) changes
+ * nothing. The input is the shape src/reproduce/build.ts parses the inventory into (camelCased).
  * Each project is a non-bare repository under `cacheDir/<name>` (reused, so a second run fetches only
  * what it lacks), its local branch named `checkout` checked out at the result: devstack's
  * setup-devstack-source-dirs role checks out that branch name, and `up` pushes the tree's HEAD.
@@ -291,7 +293,7 @@ async function resolveExact(r: Resolver, project: SourceProject & { commit: stri
   let found = await hasCommit(git, wanted);
   for (const refspecs of attempts) {
     if (found) break;
-    // By id last: servers need uploadpack.allowReachableSHA1InWant (or protocol v2) for that.
+    // By id last: a server serves an unadvertised commit only when configured to (uploadpack.allow*SHA1InWant).
     const fetched = await fetchRefs(r, git, origin, refspecs, `${project.name}`).catch((error: unknown) => {
       if (refspecs[0] === wanted && isDevclusterError(error) && error.code === 'SOURCE_FETCH_FAILED') return false;
       throw error;
