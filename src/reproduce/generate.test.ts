@@ -56,6 +56,9 @@ enable_plugin neutron https://opendev.org/openstack/neutron
 [vnc]
 server_listen = 10.209.0.17
 
+[[post-config|$NEUTRON_CONF]]
+[DEFAULT]
+global_physnet_mtu = 1380
 `;
 const COMPUTE_CONF = `[[local|localrc]]
 disable_all_services
@@ -121,7 +124,7 @@ describe('generateConfig', () => {
     expect(controller).toContain('[[post-config|$NOVA_CONF]]\n[vnc]\nserver_listen = 192.168.150.10\n');
     expect(controller).toContain('enable_plugin neutron https://opendev.org/openstack/neutron');
     expect(controller).toContain('DOWNLOAD_DEFAULT_IMAGES=True');
-    for (const gone of ['PASSWORD', 'HOST_IP', 'SERVICE_HOST', 'LIBVIRT_TYPE', 'PUBLIC_BRIDGE_MTU', 'ERROR_ON_CLONE', '10.209.']) expect(controller).not.toContain(gone);
+    for (const gone of ['PASSWORD', 'HOST_IP', 'SERVICE_HOST', 'LIBVIRT_TYPE', 'PUBLIC_BRIDGE_MTU', 'ERROR_ON_CLONE', '10.209.', 'NEUTRON_CONF', 'mtu']) expect(controller).not.toContain(gone);
     const compute = config.devstack.local_conf.compute;
     expect(compute).toContain('DATABASE_TYPE="mysql"');
     expect(compute).toContain('MY_PEER="192.168.150.10:5000"');
@@ -155,6 +158,23 @@ describe('generateConfig', () => {
     const generated = generateConfig(input({ sources: { nova: join(home, 'nova') } }));
     expect(generated.config.devstack).toMatchObject({ sources: { nova: join(home, 'nova') } });
     expect((generated.config.devstack as { local_conf: { controller: string } }).local_conf.controller).toContain('ERROR_ON_CLONE="True"');
+  });
+
+  it('writes a grenade job as grenade mode, DEST and LOGFILE left to devcluster', async () => {
+    const conf = `[[local|localrc]]\nDEST="/opt/stack/old"\nLOGFILE="/opt/stack/old/logs/devstacklog.txt"\nCELLSV2_SETUP="singleconductor"\n`;
+    const generated = generateConfig(
+      input({
+        gateLocalConfs: new Map([['controller', conf], ['compute1', conf]]),
+        grenade: { fromBranch: 'stable/2025.2', toBranch: 'stable/2026.1', localrc: { BASE_RUN_SMOKE: 'True', SAVE_DIR: '{{ devstack_bases.shared }}/save' } },
+      }),
+    );
+    const { config } = await validate(generated.text);
+    expect(config.devstack.mode).toBe('grenade');
+    expect(config.devstack.branch).toBe('stable/2026.1');
+    expect(config.devstack.grenade).toMatchObject({ from_branch: 'stable/2025.2', to_branch: 'stable/2026.1', localrc: { BASE_RUN_SMOKE: 'True' } });
+    expect(config.devstack.local_conf.controller).toContain('CELLSV2_SETUP="singleconductor"');
+    expect(config.devstack.local_conf.compute).not.toMatch(/DEST|LOGFILE/);
+    expect(generated.warnings).toContain('grenade localrc: left out SAVE_DIR="{{ devstack_bases.shared }}/save": it holds an Ansible template only the gate could fill');
   });
 
   it('warns about template lines it cannot fill and computes whose local.conf differs', () => {

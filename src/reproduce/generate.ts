@@ -82,6 +82,8 @@ export interface GenerateInput {
   sources?: Readonly<Record<string, string>>;
   /** The devstack tree the build used (a local checkout), when resolved with the sources. */
   devstackRepo?: string;
+  /** A grenade job: the branches it upgrades between and its grenade_localrc (templates rendered). */
+  grenade?: { fromBranch: string; toBranch: string; localrc: Readonly<Record<string, string>> };
 }
 
 export interface Generated {
@@ -105,13 +107,21 @@ export const MIN_MEMORY_BYTES = { controller: 4 * GiB, compute: 2 * GiB } as con
 const CIDR = '192.168.150.0/24';
 const FIRST_HOST = 10;
 
+const MTU_WHY = "MTUs sized for the gate's VXLAN overlay between nodes (PUBLIC_BRIDGE_MTU, global_physnet_mtu): devcluster's nodes share one network of MTU 1500, DevStack's and Neutron's defaults";
+
 /** Localrc keys devcluster writes itself, with the reason the gate's value cannot be kept. */
 const OWNED: ReadonlyArray<{ match: RegExp; why: string }> = [
   { match: /^(HOST_IP|SERVICE_HOST|DATABASE_HOST|RABBIT_HOST|MYSQL_HOST|GLANCE_HOSTPORT|Q_HOST)$/, why: "the node's addresses (devcluster's network)" },
   { match: /^[A-Z0-9_]*_PASSWORD$/, why: "passwords (devcluster's own, kept 0600 in its state folder)" },
-  { match: /^PUBLIC_BRIDGE_MTU$/, why: "PUBLIC_BRIDGE_MTU (sized for the gate's VXLAN overlay between nodes; devcluster's nodes share one L2 network)" },
+  { match: /^PUBLIC_BRIDGE_MTU$/, why: MTU_WHY },
   { match: /^LIBVIRT_TYPE$/, why: 'LIBVIRT_TYPE (devcluster picks kvm where the node has nested KVM, else qemu as the gate)' },
 ];
+/** In grenade mode devcluster lays out both sides (src/provision/grenade.ts): DEST and the log under it are its own. */
+const OWNED_GRENADE: ReadonlyArray<{ match: RegExp; why: string }> = [
+  { match: /^(DEST|LOGFILE)$/, why: 'DEST and LOGFILE (devcluster stacks the old and new sides in /opt/stack/old and /opt/stack/new itself)' },
+];
+/** An ini line of a post-config section setting an MTU to a number. */
+const INI_MTU = /^\s*[A-Za-z0-9_]*mtu\s*=\s*\d+\s*$/i;
 
 const ASSIGNMENT = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const NODE_ADDRESS_TEMPLATE = /\{\{\s*hostvars\[\s*(?:'([^']+)'|"([^"]+)"|(inventory_hostname))\s*\]\s*\[\s*['"]nodepool['"]\s*\]\s*\[\s*['"]private_ipv4['"]\s*\]\s*\}\}/g;
@@ -190,17 +200,32 @@ function rewriteAddresses(text: string, node: string, rw: Rewriter): string {
  * owns dropped (each reason once in `dropped`), gate addresses rewritten, lines still holding an
  * Ansible template dropped (`unrendered`); other meta-sections carried whole.
  */
-export function carriedLocalConf(gateConf: string, node: string, rw: Rewriter, options: { keepErrorOnClone: boolean }): { text: string; dropped: Set<string>; unrendered: string[] } {
+export function carriedLocalConf(
+  gateConf: string,
+  node: string,
+  rw: Rewriter,
+  options: { keepErrorOnClone: boolean; grenade?: boolean },
+): { text: string; dropped: Set<string>; unrendered: string[] } {
   const dropped = new Set<string>();
   const unrendered: string[] = [];
   const parts: string[] = [];
+  const owners = options.grenade ? [...OWNED, ...OWNED_GRENADE] : OWNED;
   for (const section of parseMetaSections(gateConf)) {
-    const lines: string[] = [];
+    const localrc = section.header === '[[local|localrc]]';
+    let lines: string[] = [];
     for (const line of section.lines) {
-      const assignment = section.header === '[[local|localrc]]' ? ASSIGNMENT.exec(line) : null;
+      if (!localrc && INI_MTU.test(line)) {
+        dropped.add(MTU_WHY);
+        continue;
+      }
+      if (!localrc && /\{\{\s*external_bridge_mtu\s*\}\}/.test(line)) {
+        dropped.add(MTU_WHY);
+        continue;
+      }
+      const assignment = localrc ? ASSIGNMENT.exec(line) : null;
       if (assignment) {
         const key = assignment[1] as string;
-        const owned = OWNED.find((o) => o.match.test(key));
+        const owned = owners.find((o) => o.match.test(key));
         if (owned) {
           dropped.add(owned.why);
           continue;
@@ -217,6 +242,8 @@ export function carriedLocalConf(gateConf: string, node: string, rw: Rewriter, o
       }
       lines.push(rewritten);
     }
+    // An ini section left without a setting says nothing: drop its header.
+    if (!localrc) lines = lines.filter((line, i) => !/^\s*\[[^\]]+\]\s*$/.test(line) || lines.slice(i + 1).find((l) => l.trim() !== '')?.trim().startsWith('[') === false);
     while (lines.length > 0 && (lines.at(-1) as string).trim() === '') lines.pop();
     if (lines.length > 0) parts.push([section.header, ...lines].join('\n'));
   }
@@ -283,7 +310,7 @@ export function generateConfig(input: GenerateInput): Generated {
       warnings.push(`no local.conf for ${node.name}: its devstack.local_conf is empty`);
       continue;
     }
-    const result = carriedLocalConf(gateConf, node.name, rw, { keepErrorOnClone });
+    const result = carriedLocalConf(gateConf, node.name, rw, { keepErrorOnClone, grenade: input.grenade !== undefined });
     for (const why of result.dropped) dropped.add(why);
     for (const line of result.unrendered) warnings.push(`${node.name}: left out "${line}": it holds an Ansible template only the gate could fill`);
     carried.set(node.name, result.text);
@@ -304,9 +331,20 @@ export function generateConfig(input: GenerateInput): Generated {
   const controllerExtra = /^\s*DOWNLOAD_DEFAULT_IMAGES=/m.test(controllerConf) ? '' : 'DOWNLOAD_DEFAULT_IMAGES=True\n';
   if (controllerExtra !== '') rewrites.push('controller: DOWNLOAD_DEFAULT_IMAGES=True, so stack.sh downloads its default images as in the gate (devcluster turns it off)');
 
+  let grenade: Record<string, unknown> | undefined;
+  if (input.grenade !== undefined) {
+    const localrc: Record<string, string> = {};
+    for (const [key, value] of Object.entries(input.grenade.localrc)) {
+      const rewritten = rewriteAddresses(value, controller.name, rw);
+      if (TEMPLATE.test(rewritten)) warnings.push(`grenade localrc: left out ${key}="${value}": it holds an Ansible template only the gate could fill`);
+      else localrc[key] = rewritten;
+    }
+    grenade = { from_branch: input.grenade.fromBranch, to_branch: input.grenade.toBranch, ...(Object.keys(localrc).length > 0 ? { localrc } : {}) };
+  }
   const devstack: Record<string, unknown> = {
     ...(input.devstackRepo === undefined ? {} : { repo: input.devstackRepo }),
-    branch: devstackBranch(build),
+    branch: input.grenade?.toBranch ?? devstackBranch(build),
+    ...(grenade === undefined ? {} : { mode: 'grenade', grenade }),
     // Layer 1 is what every DevStack node needs; the gate's own services come from its local.conf.
     layer: 1,
     ip_version: ipVersion(input.gateLocalConfs.get(controller.name)),
