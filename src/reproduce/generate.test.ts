@@ -27,10 +27,10 @@ const BUILD: GateBuild = {
     pipeline: 'check',
     branch: 'master',
     projects: {
-      'opendev.org/openstack/devstack': { name: 'openstack/devstack', short_name: 'devstack', checkout: 'master', required: true },
-      'opendev.org/openstack/nova': { name: 'openstack/nova', short_name: 'nova', checkout: 'master', required: true },
+      'opendev.org/openstack/devstack': { name: 'openstack/devstack', shortName: 'devstack', checkout: 'master' },
+      'opendev.org/openstack/nova': { name: 'openstack/nova', shortName: 'nova', checkout: 'master' },
     },
-    items: [{ project: { name: 'openstack/nova', short_name: 'nova' }, branch: 'master', change: '912345', patchset: '3', change_url: 'https://review.opendev.org/c/openstack/nova/+/912345' }],
+    items: [{ project: { name: 'openstack/nova', shortName: 'nova' }, branch: 'master', change: '912345', patchset: '3', changeUrl: 'https://review.opendev.org/c/openstack/nova/+/912345' }],
   },
 };
 
@@ -148,9 +148,9 @@ describe('generateConfig', () => {
     expect(header).toContain('Zuul build 4f2c7a9e0b1d4c3e8f6a5b7c9d0e1f2a of job tempest-multinode-full-py3');
     expect(header).toContain('logs: https://logs.example.org/45/912345/3/check/tempest-multinode-full-py3/4f2c7a9/');
     expect(header).toContain('change: openstack/nova change 912345,3 on master (https://review.opendev.org/c/openstack/nova/+/912345)');
-    expect(header).toContain('10.209.0.17 → 192.168.150.10, 10.209.0.41 → 192.168.150.11');
+    expect(header).toContain('addresses, gate → devcluster: 10.209.0.17 → 192.168.150.10, 10.209.0.41 → 192.168.150.11');
     expect(rewrites.some((r) => r.includes('PUBLIC_BRIDGE_MTU'))).toBe(true);
-    expect(rewrites.some((r) => r.includes('passwords'))).toBe(true);
+    expect(rewrites.some((r) => r.includes('*_PASSWORD'))).toBe(true);
     for (const r of rewrites) expect(header).toContain(r);
   });
 

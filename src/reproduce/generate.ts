@@ -24,7 +24,7 @@ import { parseCidr, formatIPv4 } from '../config/ipv4.js';
 import { SCHEMA_FILE } from '../config/template.js';
 import { parseMetaSections } from '../provision/local-conf.js';
 
-/** What generate needs of a parsed build (the shape src/reproduce/build.ts parseInventory returns). */
+/** What generate needs of a parsed build: a subset of src/reproduce/build.ts GateBuild (parseInventory). */
 export interface GateNode {
   name: string;
   label: string;
@@ -33,32 +33,29 @@ export interface GateNode {
 }
 
 export interface GateItem {
-  project: string | { name?: string; short_name?: string; canonical_name?: string };
-  branch?: string;
-  change?: string | number;
-  patchset?: string | number;
-  change_url?: string;
+  project: { name: string; shortName?: string };
+  branch: string | undefined;
+  change: string | undefined;
+  patchset: string | undefined;
+  changeUrl: string | undefined;
 }
 
 export interface GateProject {
-  name?: string;
-  short_name?: string;
-  checkout?: string;
-  commit?: string;
-  required?: boolean;
+  name: string;
+  shortName: string;
+  checkout: string;
 }
 
 export interface GateBuild {
   nodes: readonly GateNode[];
   zuul: {
     job: string;
-    build?: string;
-    buildset?: string;
-    pipeline?: string;
-    ref?: string;
-    branch?: string;
-    projects?: Record<string, GateProject>;
-    items?: readonly GateItem[];
+    build: string;
+    buildset: string | undefined;
+    pipeline: string | undefined;
+    branch: string | undefined;
+    projects: Readonly<Record<string, GateProject>>;
+    items: readonly GateItem[];
   };
 }
 
@@ -107,18 +104,18 @@ export const MIN_MEMORY_BYTES = { controller: 4 * GiB, compute: 2 * GiB } as con
 const CIDR = '192.168.150.0/24';
 const FIRST_HOST = 10;
 
-const MTU_WHY = "MTUs sized for the gate's VXLAN overlay between nodes (PUBLIC_BRIDGE_MTU, global_physnet_mtu): devcluster's nodes share one network of MTU 1500, DevStack's and Neutron's defaults";
+const MTU_WHY = "PUBLIC_BRIDGE_MTU and global_physnet_mtu: sized for the gate's VXLAN overlay between nodes; devcluster's nodes share one network of MTU 1500, so DevStack's and Neutron's defaults apply";
 
 /** Localrc keys devcluster writes itself, with the reason the gate's value cannot be kept. */
 const OWNED: ReadonlyArray<{ match: RegExp; why: string }> = [
-  { match: /^(HOST_IP|SERVICE_HOST|DATABASE_HOST|RABBIT_HOST|MYSQL_HOST|GLANCE_HOSTPORT|Q_HOST)$/, why: "the node's addresses (devcluster's network)" },
-  { match: /^[A-Z0-9_]*_PASSWORD$/, why: "passwords (devcluster's own, kept 0600 in its state folder)" },
+  { match: /^(HOST_IP|SERVICE_HOST|DATABASE_HOST|RABBIT_HOST|MYSQL_HOST|GLANCE_HOSTPORT|Q_HOST)$/, why: "HOST_IP, SERVICE_HOST, DATABASE_HOST, RABBIT_HOST, GLANCE_HOSTPORT, Q_HOST: devcluster writes its nodes' addresses" },
+  { match: /^[A-Z0-9_]*_PASSWORD$/, why: "*_PASSWORD: devcluster writes its own (generated once, kept 0600 in its state folder)" },
   { match: /^PUBLIC_BRIDGE_MTU$/, why: MTU_WHY },
-  { match: /^LIBVIRT_TYPE$/, why: 'LIBVIRT_TYPE (devcluster picks kvm where the node has nested KVM, else qemu as the gate)' },
+  { match: /^LIBVIRT_TYPE$/, why: 'LIBVIRT_TYPE: devcluster writes kvm where the node has nested KVM, else qemu as the gate' },
 ];
 /** In grenade mode devcluster lays out both sides (src/provision/grenade.ts): DEST and the log under it are its own. */
 const OWNED_GRENADE: ReadonlyArray<{ match: RegExp; why: string }> = [
-  { match: /^(DEST|LOGFILE)$/, why: 'DEST and LOGFILE (devcluster stacks the old and new sides in /opt/stack/old and /opt/stack/new itself)' },
+  { match: /^(DEST|LOGFILE)$/, why: 'DEST, LOGFILE: devcluster stacks the old and new sides in /opt/stack/old and /opt/stack/new itself' },
 ];
 /** An ini line of a post-config section setting an MTU to a number. */
 const INI_MTU = /^\s*[A-Za-z0-9_]*mtu\s*=\s*\d+\s*$/i;
@@ -156,6 +153,14 @@ export function nodeRoles(nodes: readonly GateNode[]): { controller: GateNode; c
     }
   }
   return { controller, computes: nodes.filter((n) => n !== controller) };
+}
+
+/** devcluster's address for each node of the build (controller first, from .10 up), pinned in the config. */
+export function clusterAddresses(nodes: readonly GateNode[]): Map<string, string> {
+  const { controller, computes } = nodeRoles(nodes);
+  const cidr = parseCidr(CIDR);
+  if (cidr === undefined) throw new TypeError(`bad built-in network ${CIDR}`);
+  return new Map([controller, ...computes].map((node, i) => [node.name, formatIPv4(cidr.network + FIRST_HOST + i)]));
 }
 
 /** Each node's vCPUs and memory: the gate's, or scaled to what this host can hold. */
@@ -231,7 +236,7 @@ export function carriedLocalConf(
           continue;
         }
         if (key === 'ERROR_ON_CLONE' && !options.keepErrorOnClone) {
-          dropped.add('ERROR_ON_CLONE (the sources were not resolved here: stack.sh clones what devcluster does not push)');
+          dropped.add('ERROR_ON_CLONE: the sources were not resolved, so stack.sh clones what devcluster does not push');
           continue;
         }
       }
@@ -250,21 +255,17 @@ export function carriedLocalConf(
   return { text: parts.length === 0 ? '' : `${parts.join('\n\n')}\n`, dropped, unrendered };
 }
 
-function itemProject(item: GateItem): string {
-  return typeof item.project === 'string' ? item.project : (item.project.name ?? item.project.canonical_name ?? item.project.short_name ?? '?');
-}
-
 /** The changes under test, one line each (Zuul's items: the change itself and those ahead of it). */
 export function describeChanges(build: GateBuild): string[] {
-  return (build.zuul.items ?? [])
+  return build.zuul.items
     .filter((item) => item.change !== undefined)
-    .map((item) => `${itemProject(item)} change ${item.change},${item.patchset ?? '?'}${item.branch ? ` on ${item.branch}` : ''}${item.change_url ? ` (${item.change_url})` : ''}`);
+    .map((item) => `${item.project.name} change ${item.change},${item.patchset ?? '?'}${item.branch ? ` on ${item.branch}` : ''}${item.changeUrl ? ` (${item.changeUrl})` : ''}`);
 }
 
 /** The branch DevStack is stacked from: the devstack project's checkout, else the change's branch. */
 function devstackBranch(build: GateBuild): string {
-  const projects = Object.values(build.zuul.projects ?? {});
-  const devstack = projects.find((p) => p.short_name === 'devstack' || p.name === 'openstack/devstack');
+  const projects = Object.values(build.zuul.projects);
+  const devstack = projects.find((p) => p.shortName === 'devstack' || p.name === 'openstack/devstack');
   return devstack?.checkout ?? build.zuul.branch ?? 'master';
 }
 
@@ -288,15 +289,12 @@ export function generateConfig(input: GenerateInput): Generated {
   const warnings = [...sizes.warnings];
   const rewrites: string[] = [];
 
-  const cidr = parseCidr(CIDR);
-  if (cidr === undefined) throw new TypeError(`bad built-in network ${CIDR}`);
-  const rw: Rewriter = { addresses: new Map(), byName: new Map() };
-  ordered.forEach((node, i) => {
-    const ip = formatIPv4(cidr.network + FIRST_HOST + i);
-    rw.byName.set(node.name, ip);
+  const rw: Rewriter = { addresses: new Map(), byName: clusterAddresses(build.nodes) };
+  for (const node of ordered) {
+    const ip = rw.byName.get(node.name) as string;
     if (node.privateIpv4 !== undefined && node.privateIpv4 !== '') rw.addresses.set(node.privateIpv4, ip);
-  });
-  if (rw.addresses.size > 0) rewrites.push(`gate addresses → devcluster's: ${[...rw.addresses].map(([gate, ours]) => `${gate} → ${ours}`).join(', ')}`);
+  }
+  if (rw.addresses.size > 0) rewrites.push(`addresses, gate → devcluster: ${[...rw.addresses].map(([gate, ours]) => `${gate} → ${ours}`).join(', ')}`);
 
   const labels = [...new Set(build.nodes.map((n) => n.label))];
   if (labels.length > 1) warnings.push(`the build's nodes ran different images (${labels.join(', ')}); devcluster runs every node from one: ${input.image}`);
@@ -315,7 +313,7 @@ export function generateConfig(input: GenerateInput): Generated {
     for (const line of result.unrendered) warnings.push(`${node.name}: left out "${line}": it holds an Ansible template only the gate could fill`);
     carried.set(node.name, result.text);
   }
-  for (const why of dropped) rewrites.push(`local.conf: devcluster writes ${why}`);
+  for (const why of dropped) rewrites.push(`local.conf, left out: ${why}`);
 
   // The config holds one local.conf per role: the first compute's speaks for all.
   const computeConf = computes.length > 0 ? (carried.get((computes[0] as GateNode).name) ?? '') : '';
@@ -373,7 +371,7 @@ export function generateConfig(input: GenerateInput): Generated {
   const header = [
     `yaml-language-server: $schema=${SCHEMA_FILE}`,
     '',
-    ` devcluster.yaml reproducing Zuul build ${build.zuul.build ?? '(uuid unknown)'} of job ${build.zuul.job}`,
+    ` devcluster.yaml reproducing Zuul build ${build.zuul.build} of job ${build.zuul.job}`,
     `   logs: ${input.source}`,
     ...(build.zuul.pipeline ? [`   pipeline: ${build.zuul.pipeline}${build.zuul.buildset ? `, buildset ${build.zuul.buildset}` : ''}`] : []),
     ...describeChanges(build).map((c) => `   change: ${c}`),
