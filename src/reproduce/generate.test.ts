@@ -13,7 +13,7 @@ import { DevclusterError } from '../errors.js';
 import { buildPlan } from '../plan/plan.js';
 import { renderLocalConf } from '../provision/local-conf.js';
 import { completeSecrets } from '../state/secrets.js';
-import { generateConfig, nodeRoles, nodeSizes, type GateBuild, type GenerateInput } from './generate.js';
+import { clusterName, generateConfig, nodeRoles, nodeSizes, type GateBuild, type GenerateInput } from './generate.js';
 
 const BUILD: GateBuild = {
   nodes: [
@@ -105,7 +105,7 @@ describe('generateConfig', () => {
   it('writes a config that `config validate` accepts, with the gate topology and devcluster addresses', async () => {
     const generated = generateConfig(input());
     const { config } = await validate(generated.text);
-    expect(config.name).toBe('tempest-multinode-fu');
+    expect(config.name).toBe('tempest-multinode');
     expect(config.image).toBe('ubuntu-24.04');
     expect(config.nodes).toEqual([
       { name: 'controller', role: 'controller', ip: '192.168.150.10', cpus: 8, memory: '8GiB', disk: '80GiB' },
@@ -182,6 +182,17 @@ describe('generateConfig', () => {
     const generated = generateConfig(input({ build: three, gateLocalConfs: new Map([...input().gateLocalConfs, ['compute2', `${COMPUTE_CONF}EXTRA=1\n`]]) }));
     expect(generated.warnings).toContain('compute1: left out "ODD="{{ some_unknown_var }}"": it holds an Ansible template only the gate could fill');
     expect(generated.warnings).toContain("compute2's local.conf differs from compute1's; devcluster has one per role, so compute2 gets compute1's");
+  });
+});
+
+describe('clusterName', () => {
+  it("is the job's name, cut at a '-' to 20 characters when longer", () => {
+    expect(clusterName('devstack-multinode')).toBe('devstack-multinode');
+    expect(clusterName('tempest-multinode-full-py3')).toBe('tempest-multinode');
+    expect(clusterName('nova-ceph-multistore')).toBe('nova-ceph-multistore');
+    expect(clusterName('neutron-ovn-tempest-ipv6-only')).toBe('neutron-ovn-tempest');
+    expect(clusterName('x_Y.z')).toBe('x-y-z');
+    expect(clusterName('averyveryverylongjobnamewithoutdashes')).toBe('averyveryverylongjob');
   });
 });
 

@@ -23,6 +23,9 @@ import { formatSize, GiB, MiB } from '../config/units.js';
 import { parseCidr, formatIPv4 } from '../config/ipv4.js';
 import { SCHEMA_FILE } from '../config/template.js';
 import { parseMetaSections } from '../provision/local-conf.js';
+import { SUPPORTED_DISTROS } from '../devstack/tables.js';
+import { distroSupported } from '../devstack/upstream.js';
+import { CATALOG } from '../images/catalog.js';
 
 /** What generate needs of a parsed build: a subset of src/reproduce/build.ts GateBuild (parseInventory). */
 export interface GateNode {
@@ -124,14 +127,18 @@ const ASSIGNMENT = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 const NODE_ADDRESS_TEMPLATE = /\{\{\s*hostvars\[\s*(?:'([^']+)'|"([^"]+)"|(inventory_hostname))\s*\]\s*\[\s*['"]nodepool['"]\s*\]\s*\[\s*['"]private_ipv4['"]\s*\]\s*\}\}/g;
 const TEMPLATE = /\{\{.*?\}\}/;
 
-function resourceName(job: string): string {
-  const cleaned = job
+/** The cluster name from the job's: a resource name of at most 20 characters, cut at a '-' when it must be cut. */
+export function clusterName(job: string): string {
+  let name = job
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/^[^a-z]+/, '')
-    .slice(0, 20)
     .replace(/-+$/, '');
-  return cleaned === '' ? 'gate' : cleaned;
+  if (name.length > 20) {
+    const cut = name.slice(0, 21).lastIndexOf('-');
+    name = (cut > 0 ? name.slice(0, cut) : name.slice(0, 20)).replace(/-+$/, '');
+  }
+  return name === '' ? 'gate' : name;
 }
 
 /** Which host is the controller, and the computes, as devstack's multinode jobs use them. */
@@ -280,6 +287,14 @@ function ipVersion(gateConf: string | undefined): 4 | 6 | '4+6' {
   return value === '4' ? 4 : value === '6' ? 6 : '4+6';
 }
 
+/** Whether stack.sh of `branch` dies on `image`'s distro (SUPPORTED_DISTROS); undefined when devcluster cannot tell. */
+function stackRefuses(image: string, branch: string): boolean | undefined {
+  const supported = SUPPORTED_DISTROS[branch];
+  const entry = (CATALOG as Record<string, { distro: string } | undefined>)[image];
+  if (supported === undefined || entry === undefined) return undefined;
+  return !distroSupported(supported.pattern, entry.distro);
+}
+
 export function generateConfig(input: GenerateInput): Generated {
   const { build } = input;
   const { controller, computes } = nodeRoles(build.nodes);
@@ -323,7 +338,18 @@ export function generateConfig(input: GenerateInput): Generated {
       warnings.push(`${other.name}'s local.conf differs from ${(computes[0] as GateNode).name}'s; devcluster has one per role, so ${other.name} gets ${(computes[0] as GateNode).name}'s`);
     }
   }
-  const controllerConf = carried.get(controller.name) ?? '';
+  let controllerConf = carried.get(controller.name) ?? '';
+  let computeText = computeConf;
+  // Grenade runs stack.sh only on the old side (from_branch); devcluster's config check reads the
+  // branch upgraded to. When only that one refuses the image, FORCE=yes lets the check through and
+  // changes nothing on the nodes: the from_branch stack.sh it reaches accepts the distro anyway.
+  if (input.grenade && stackRefuses(input.image, input.grenade.toBranch) === true && stackRefuses(input.image, input.grenade.fromBranch) === false) {
+    controllerConf = mergeIntoLocalrc(controllerConf, 'FORCE=yes\n');
+    computeText = mergeIntoLocalrc(computeText, 'FORCE=yes\n');
+    rewrites.push(
+      `local.conf, added: FORCE=yes on both roles: grenade runs stack.sh only on ${input.grenade.fromBranch}, which supports ${input.image}; devcluster's config check reads ${input.grenade.toBranch}, whose stack.sh would not`,
+    );
+  }
   // devcluster uploads images after stack.sh and so turns stack.sh's download off; the gate's
   // tempest needs the images stack.sh downloads (stackrc DOWNLOAD_DEFAULT_IMAGES, default True).
   const controllerExtra = /^\s*DOWNLOAD_DEFAULT_IMAGES=/m.test(controllerConf) ? '' : 'DOWNLOAD_DEFAULT_IMAGES=True\n';
@@ -349,11 +375,11 @@ export function generateConfig(input: GenerateInput): Generated {
     ...(input.sources === undefined ? {} : { sources: { ...input.sources } }),
     local_conf: {
       controller: controllerExtra === '' ? controllerConf : mergeIntoLocalrc(controllerConf, controllerExtra),
-      compute: computeConf,
+      compute: computeText,
     },
   };
   const config: Record<string, unknown> = {
-    name: resourceName(build.zuul.job),
+    name: clusterName(build.zuul.job),
     image: input.image,
     nodes: ordered.map((node) => ({
       name: node.name,

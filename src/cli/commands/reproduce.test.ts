@@ -1,0 +1,98 @@
+/**
+ * `devcluster reproduce` as a user runs it (the CLI's main() with its output captured): a build's
+ * log URL on a loopback log server → the config written 0600, which `config validate` accepts; each
+ * node's local.conf against the job's; a differing line shown; a refused overwrite; a URL that is
+ * not a build's log root.
+ */
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIO } from '../io.js';
+import { main } from '../main.js';
+import { startZuulLogServer, type ZuulLogServer } from '../../../test/support/zuul-log-server.js';
+
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/zuul/devstack-multinode/', import.meta.url));
+
+let work: string;
+let server: ZuulLogServer;
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    errRaw: (t) => err.push(t),
+    signal: new AbortController().signal,
+    isTTY: false,
+    cwd: work,
+    env: { HOME: work },
+  };
+  const code = await main(['node', 'devcluster', ...args], io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'dc-cli-repro-'));
+  server = await startZuulLogServer(FIXTURE);
+});
+afterAll(async () => {
+  await server.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('devcluster reproduce', () => {
+  it('writes a config that `config validate` accepts, and says how each local.conf compares with the job\'s', async () => {
+    const result = await run('reproduce', server.logs, '--out', 'gate.yaml');
+    expect(result.err).not.toContain('error ');
+    expect(result.code).toBe(0);
+    expect(result.out).toContain(`wrote ${join(work, 'gate.yaml')}: cluster devstack-multinode for build 0b09455967b9d63b8efa296293b79a26 of devstack-multinode`);
+    expect(result.out).toMatch(/^controller logs\/local_conf\.txt: same as the job's except \d+ line\(s\) devcluster rewrites \(.*HOST_IP.*\)$/m);
+    expect(result.out).toMatch(/^compute1 logs\/local_conf\.txt: same as the job's except \d+ line\(s\) devcluster rewrites/m);
+    expect(result.err).toContain('note: addresses, gate → devcluster: 10.209.33.17 → 192.168.150.10, 10.209.33.94 → 192.168.150.11');
+    expect((await stat(join(work, 'gate.yaml'))).mode & 0o777).toBe(0o600);
+    const text = await readFile(join(work, 'gate.yaml'), 'utf8');
+    expect(text).toContain(`#   logs: ${server.logs}`);
+    const validated = await run('-c', 'gate.yaml', 'config', 'validate');
+    expect(validated.code, validated.err).toBe(0);
+    expect(validated.out).toContain('valid — cluster "devstack-multinode", 2 node(s) (controller:controller, compute1:compute)');
+  });
+
+  it("shows each line where ours and the job's differ", async () => {
+    const copy = join(work, 'changed-build');
+    await cp(FIXTURE, copy, { recursive: true });
+    const path = join(copy, 'controller/logs/local_conf.txt');
+    await writeFile(path, (await readFile(path, 'utf8')).replace('VERBOSE="True"', 'VERBOSE="False"'));
+    const result = await run('reproduce', copy, '--out', 'changed.yaml');
+    expect(result.code, result.err).toBe(0);
+    expect(result.out).toContain("controller logs/local_conf.txt: 1 line(s) differ from the job's");
+    expect(result.out).toContain('  [[local|localrc]] VERBOSE: ours "VERBOSE="True"", job\'s "VERBOSE="False""');
+  });
+
+  it('refuses to overwrite a file unless --force, which keeps it as .bak', async () => {
+    await writeFile(join(work, 'devcluster.yaml'), 'name: mine\n');
+    const refused = await run('reproduce', server.logs);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`error CONFIG_EXISTS: ${join(work, 'devcluster.yaml')} already exists; nothing was written`);
+    expect(await readFile(join(work, 'devcluster.yaml'), 'utf8')).toBe('name: mine\n');
+    const forced = await run('reproduce', server.logs, '--force');
+    expect(forced.code, forced.err).toBe(0);
+    expect(await readFile(join(work, 'devcluster.yaml.bak'), 'utf8')).toBe('name: mine\n');
+    expect(await readFile(join(work, 'devcluster.yaml'), 'utf8')).toContain('name: devstack-multinode');
+  });
+
+  it('says when the URL is not a build log root, naming what it tried', async () => {
+    const result = await run('reproduce', `${server.logs}controller/`, '--out', 'none.yaml');
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`error REPRODUCE_SOURCE_INVALID: ${server.logs}controller/ is not the log root of a Zuul build: no zuul-info/inventory.yaml there`);
+    expect(result.err).toContain(`  tried ${server.logs}controller/zuul-info/inventory.yaml.gz`);
+    await expect(stat(join(work, 'none.yaml'))).rejects.toThrow();
+  });
+
+  it('is listed in --help', async () => {
+    const help = await run('--help');
+    expect(help.out).toMatch(/^ {2}reproduce \[options\] <source>/m);
+  });
+});

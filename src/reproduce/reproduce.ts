@@ -1,0 +1,139 @@
+/**
+ * From a Zuul build's logs to the devcluster.yaml that rebuilds its cluster (what `devcluster
+ * reproduce` does before `--up`): read the inventory (fetch.ts), parse it and resolve each node's
+ * variables with devcluster's addresses in place of the gate's (build.ts), render each node's
+ * local.conf as DevStack's write-devstack-local-conf role does (local-conf.ts), compare it with the
+ * local_conf.txt the job published, and write the config (generate.ts). Reports nothing itself: the
+ * comparison and the warnings come back for the CLI to show.
+ */
+import { IMAGE_NAMES } from '../config/catalog-names.js';
+import { DevclusterError } from '../errors.js';
+import { assertDevstackJob, imageForLabel, nodeVars, parseInventory, type GateBuild } from './build.js';
+import { openBuild, readBuildFile, type BuildSource, type SourceOptions } from './fetch.js';
+import { clusterAddresses, generateConfig, nodeRoles, type Generated, type HostSize } from './generate.js';
+import { compareLocalConf, DEVCLUSTER_REWRITES, gateLocalConfs, type LocalConfComparison } from './local-conf.js';
+import { pyStr } from './python-str.js';
+
+/**
+ * external_bridge_mtu on devcluster's network: the gate computes it for its VXLAN overlay (devstack
+ * playbooks/pre.yaml: smallest MTU − 30 − 40); devcluster's nodes share one network of MTU 1500
+ * with no overlay, so the bridge keeps that. generate.ts leaves the MTU lines to DevStack's defaults.
+ */
+const CLUSTER_MTU = 1500;
+
+export interface ReproduceOptions extends SourceOptions {
+  /** --image: the image for every node instead of the one the nodepool label names. */
+  image?: string;
+  host: HostSize;
+}
+
+/** One local.conf of a node (grenade has two: old and new side) against the one the job published. */
+export interface LocalConfCheck {
+  node: string;
+  /** Where the job keeps it under the node's folder: logs/local_conf.txt, logs/old|new/local_conf.txt. */
+  logPath: string;
+  /** Where the published one was read from; undefined when the build has none. */
+  publishedFrom: string | undefined;
+  /** Ours (rendered from the job's variables, devcluster's addresses) against the job's. */
+  comparison: LocalConfComparison | undefined;
+}
+
+export interface Reproduction {
+  source: BuildSource;
+  build: GateBuild;
+  generated: Generated;
+  checks: LocalConfCheck[];
+  /** Templates in the job's variables that could not be rendered, per node. */
+  unresolved: Array<{ node: string; template: string }>;
+}
+
+/** The branch before `branch` in OpenStack's series (YYYY.1 → (YYYY−1).2, YYYY.2 → YYYY.1). */
+function previousSeries(branch: string): string | undefined {
+  const m = /^stable\/(\d{4})\.([12])$/.exec(branch);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  return m[2] === '2' ? `stable/${year}.1` : `stable/${year - 1}.2`;
+}
+
+/**
+ * Grenade's branches: the job's grenade_from_branch / grenade_to_branch when it sets them, else the
+ * defaults of grenade's roles/configure-grenade-branches (master: from stable/2025.2 at 0a5e3bf; a
+ * stable branch: from the series before it), with a warning since those come from grenade's tree.
+ */
+function grenadeBranches(vars: Record<string, unknown>, build: GateBuild, warnings: string[]): { fromBranch: string; toBranch: string } {
+  const toBranch = typeof vars.grenade_to_branch === 'string' ? vars.grenade_to_branch : (build.zuul.branch ?? 'master');
+  if (typeof vars.grenade_from_branch === 'string') return { fromBranch: vars.grenade_from_branch, toBranch };
+  const fromBranch = toBranch === 'master' ? 'stable/2025.2' : previousSeries(toBranch);
+  if (fromBranch === undefined) {
+    throw new DevclusterError('REPRODUCE_NOT_DEVSTACK', `grenade job ${build.zuul.job} on ${toBranch}: its inventory does not say which branch it upgraded from (grenade_from_branch)`, {
+      hint: 'write the config with --out, then set devstack.grenade.from_branch from the job-output.txt of the build',
+    });
+  }
+  warnings.push(`grenade from_branch ${fromBranch} is grenade's default for ${toBranch} (the inventory does not carry grenade_from_branch): check it against the build's job-output.txt`);
+  return { fromBranch, toBranch };
+}
+
+function checkImage(name: string): string {
+  if (!(IMAGE_NAMES as readonly string[]).includes(name)) {
+    throw new DevclusterError('USAGE_INVALID', `--image ${name} is not an image devcluster knows`, { hint: `use one of ${IMAGE_NAMES.join(', ')}` });
+  }
+  return name;
+}
+
+export async function reproduceBuild(sourceArg: string, options: ReproduceOptions): Promise<Reproduction> {
+  const image = options.image === undefined ? undefined : checkImage(options.image);
+  const opened = await openBuild(sourceArg, options);
+  const build = parseInventory(opened.inventory.text);
+  assertDevstackJob(build);
+  const { controller, computes } = nodeRoles(build.nodes);
+  const addresses = Object.fromEntries(clusterAddresses(build.nodes));
+  const gateAddresses = build.nodes.flatMap((n) => (n.privateIpv4 ? [n.privateIpv4] : []));
+  const rewrites = { ...DEVCLUSTER_REWRITES, gateAddresses: [...DEVCLUSTER_REWRITES.gateAddresses, ...gateAddresses] };
+
+  const checks: LocalConfCheck[] = [];
+  const unresolved: Array<{ node: string; template: string }> = [];
+  const gateConfs = new Map<string, string>();
+  const warnings: string[] = [];
+  let grenade: { fromBranch: string; toBranch: string; localrc: Record<string, string> } | undefined;
+  for (const node of [controller, ...computes]) {
+    options.ctx.signal.throwIfAborted();
+    const resolved = nodeVars(build, node.name, { addresses, facts: { external_bridge_mtu: CLUSTER_MTU } });
+    for (const template of resolved.unresolved) unresolved.push({ node: node.name, template });
+    const confs = gateLocalConfs(resolved.vars, { projects: build.zuul.projects, ...(build.zuul.project ? { project: build.zuul.project } : {}), pluginRequires: {} });
+    // The first is what the node stacks first: the only one, or grenade's old side (every node).
+    if (confs[0]) gateConfs.set(node.name, confs[0].text);
+    for (const conf of confs) {
+      const published = await readBuildFile(opened.source, `${node.name}/${conf.logPath}`, options);
+      checks.push({
+        node: node.name,
+        logPath: conf.logPath,
+        publishedFrom: published?.from,
+        comparison: published === undefined ? undefined : compareLocalConf(conf.text, published.text, rewrites),
+      });
+    }
+    if (node === controller && resolved.vars.grenade_devstack_localrc !== undefined) {
+      const localrc = resolved.vars.grenade_localrc;
+      grenade = {
+        ...grenadeBranches(resolved.vars, build, warnings),
+        localrc:
+          typeof localrc === 'object' && localrc !== null && !Array.isArray(localrc)
+            ? Object.fromEntries(Object.entries(localrc).map(([k, v]) => [k, pyStr(v)]))
+            : {},
+      };
+    }
+  }
+
+  const labelImage = image ?? imageForLabel(controller.label);
+  const generated = generateConfig({
+    build,
+    source: opened.source.buildPage ?? opened.source.root,
+    image: labelImage,
+    imageReason: image !== undefined ? '(--image)' : `(from nodepool label ${controller.label})`,
+    gateLocalConfs: gateConfs,
+    host: options.host,
+    ...(grenade === undefined ? {} : { grenade }),
+  });
+  generated.warnings.unshift(...warnings);
+  for (const { node, template } of unresolved) generated.warnings.push(`${node}: the job's variables hold ${template}, which only the gate could fill`);
+  return { source: opened.source, build, generated, checks, unresolved };
+}
