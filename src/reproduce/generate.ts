@@ -82,6 +82,10 @@ export interface GenerateInput {
   sources?: Readonly<Record<string, string>>;
   /** The devstack tree the build used (a local checkout), when resolved with the sources. */
   devstackRepo?: string;
+  /** Projects resolved but not nameable in devstack.sources: stack.sh must clone them, so ERROR_ON_CLONE goes. */
+  sourcesLeftOut?: readonly string[];
+  /** One line per rebuilt project (exact or reconstructed), for the header. */
+  sourceLines?: readonly string[];
   /** A grenade job: the branches it upgrades between and its grenade_localrc (templates rendered). */
   grenade?: { fromBranch: string; toBranch: string; localrc: Readonly<Record<string, string>> };
 }
@@ -216,7 +220,7 @@ export function carriedLocalConf(
   gateConf: string,
   node: string,
   rw: Rewriter,
-  options: { keepErrorOnClone: boolean; grenade?: boolean },
+  options: { keepErrorOnClone: boolean; grenade?: boolean; leftOut?: readonly string[] },
 ): { text: string; dropped: Set<string>; unrendered: string[] } {
   const dropped = new Set<string>();
   const unrendered: string[] = [];
@@ -243,7 +247,9 @@ export function carriedLocalConf(
           continue;
         }
         if (key === 'ERROR_ON_CLONE' && !options.keepErrorOnClone) {
-          dropped.add('ERROR_ON_CLONE: the sources were not resolved, so stack.sh clones what devcluster does not push');
+          dropped.add(options.leftOut !== undefined && options.leftOut.length > 0
+            ? `ERROR_ON_CLONE: devcluster.yaml cannot name ${options.leftOut.join(', ')} as sources, so stack.sh clones them`
+            : 'ERROR_ON_CLONE: the sources were not resolved (--sources), so stack.sh clones what devcluster does not push');
           continue;
         }
       }
@@ -314,7 +320,8 @@ export function generateConfig(input: GenerateInput): Generated {
   const labels = [...new Set(build.nodes.map((n) => n.label))];
   if (labels.length > 1) warnings.push(`the build's nodes ran different images (${labels.join(', ')}); devcluster runs every node from one: ${input.image}`);
 
-  const keepErrorOnClone = input.sources !== undefined;
+  const leftOut = input.sourcesLeftOut ?? [];
+  const keepErrorOnClone = input.sources !== undefined && leftOut.length === 0;
   const dropped = new Set<string>();
   const carried = new Map<string, string>();
   for (const node of ordered) {
@@ -323,7 +330,7 @@ export function generateConfig(input: GenerateInput): Generated {
       warnings.push(`no local.conf for ${node.name}: its devstack.local_conf is empty`);
       continue;
     }
-    const result = carriedLocalConf(gateConf, node.name, rw, { keepErrorOnClone, grenade: input.grenade !== undefined });
+    const result = carriedLocalConf(gateConf, node.name, rw, { keepErrorOnClone, grenade: input.grenade !== undefined, leftOut });
     for (const why of result.dropped) dropped.add(why);
     for (const line of result.unrendered) warnings.push(`${node.name}: left out "${line}": it holds an Ansible template only the gate could fill`);
     carried.set(node.name, result.text);
@@ -403,6 +410,7 @@ export function generateConfig(input: GenerateInput): Generated {
     ...describeChanges(build).map((c) => `   change: ${c}`),
     `   nodes: ${ordered.map((n) => `${n.name} (${roleOf(n)}, ${n.label})`).join(', ')}; image ${input.image} ${input.imageReason}`,
     `   sizes: ${sizes.cpus} vCPU, ${formatSize(sizes.memoryBytes)}, ${GATE_NODE.disk} disk per node (gate: ${GATE_NODE.cpus} vCPU, ${formatSize(GATE_NODE.memoryBytes)})`,
+    ...(input.sourceLines !== undefined && input.sourceLines.length > 0 ? ['', ' Sources, rebuilt on this host:', ...input.sourceLines.map((l) => `   - ${l}`)] : []),
     '',
     ' Rewritten from the gate:',
     ...rewrites.map((r) => `   - ${r}`),

@@ -13,6 +13,7 @@ import { openBuild, readBuildFile, type BuildSource, type SourceOptions } from '
 import { clusterAddresses, generateConfig, nodeRoles, type Generated, type HostSize } from './generate.js';
 import { compareLocalConf, DEVCLUSTER_REWRITES, gateLocalConfs, type LocalConfComparison } from './local-conf.js';
 import { pyStr } from './python-str.js';
+import { configSources, resolveSources, type ResolvedSource } from './sources.js';
 
 /**
  * external_bridge_mtu on devcluster's network: the gate computes it for its VXLAN overlay (devstack
@@ -25,6 +26,11 @@ export interface ReproduceOptions extends SourceOptions {
   /** --image: the image for every node instead of the one the nodepool label names. */
   image?: string;
   host: HostSize;
+  /**
+   * --sources: rebuild every project of the build into `cacheDir` (sources.ts: exact at the job's
+   * commit, or the branch plus the changes under test) and point the config at those trees.
+   */
+  sources?: { cacheDir: string; gitBase?: string; gerritBase?: string; hostBases?: Record<string, string> };
 }
 
 /** One local.conf of a node (grenade has two: old and new side) against the one the job published. */
@@ -45,6 +51,8 @@ export interface Reproduction {
   checks: LocalConfCheck[];
   /** Templates in the job's variables that could not be rendered, per node. */
   unresolved: Array<{ node: string; template: string }>;
+  /** Each project of the build as rebuilt here (with --sources). */
+  sources?: ResolvedSource[];
 }
 
 /** The branch before `branch` in OpenStack's series (YYYY.1 → (YYYY−1).2, YYYY.2 → YYYY.1). */
@@ -71,6 +79,15 @@ function grenadeBranches(vars: Record<string, unknown>, build: GateBuild, warnin
   }
   warnings.push(`grenade from_branch ${fromBranch} is grenade's default for ${toBranch} (the inventory does not carry grenade_from_branch): check it against the build's job-output.txt`);
   return { fromBranch, toBranch };
+}
+
+/** One rebuilt project, for the config's header and the CLI: how it was made and whether it is the job's commit. */
+export function describeSource(source: ResolvedSource): string {
+  const got = source.got.slice(0, 12);
+  const changes = source.changes.map((c) => `${c.change},${c.patchset}`).join(' + ');
+  const how = changes === '' ? `${source.branch} at ${got}` : `${source.branch} + ${changes} (${source.mergeMode ?? 'merge'}) = ${got}`;
+  const wanted = source.wanted === undefined ? 'the job recorded no commit' : source.how === 'exact' ? "the job's commit" : `the job had ${source.wanted.slice(0, 12)}`;
+  return `${source.name}: ${source.how}, ${how}, ${wanted}`;
 }
 
 function checkImage(name: string): string {
@@ -124,6 +141,20 @@ export async function reproduceBuild(sourceArg: string, options: ReproduceOption
   }
 
   const labelImage = image ?? imageForLabel(controller.label);
+  let resolvedSources: ResolvedSource[] | undefined;
+  let sourceInput: { sources: Record<string, string>; devstackRepo?: string; sourcesLeftOut: string[]; sourceLines: string[] } | undefined;
+  if (options.sources !== undefined) {
+    if (grenade !== undefined) {
+      throw new DevclusterError('USAGE_INVALID', `--sources does not take grenade jobs yet (${build.zuul.job}): grenade stacks the old side from ${grenade.fromBranch}, whose trees the build does not record`, {
+        hint: 'leave out --sources: stack.sh then clones each project from its branch',
+      });
+    }
+    resolvedSources = await resolveSources(build.zuul.projects, build.zuul.items, { cwd: options.cwd, ...options.sources }, options.ctx);
+    const controllerVars = nodeVars(build, controller.name, { addresses }).vars;
+    const plugins = typeof controllerVars.devstack_plugins === 'object' && controllerVars.devstack_plugins !== null ? Object.keys(controllerVars.devstack_plugins) : [];
+    const { repo, sources, others } = configSources(resolvedSources, plugins);
+    sourceInput = { sources, ...(repo === undefined ? {} : { devstackRepo: repo }), sourcesLeftOut: others.map((o) => o.name), sourceLines: resolvedSources.map(describeSource) };
+  }
   const generated = generateConfig({
     build,
     source: opened.source.buildPage ?? opened.source.root,
@@ -132,8 +163,9 @@ export async function reproduceBuild(sourceArg: string, options: ReproduceOption
     gateLocalConfs: gateConfs,
     host: options.host,
     ...(grenade === undefined ? {} : { grenade }),
+    ...(sourceInput ?? {}),
   });
   generated.warnings.unshift(...warnings);
   for (const { node, template } of unresolved) generated.warnings.push(`${node}: the job's variables hold ${template}, which only the gate could fill`);
-  return { source: opened.source, build, generated, checks, unresolved };
+  return { source: opened.source, build, generated, checks, unresolved, ...(resolvedSources === undefined ? {} : { sources: resolvedSources }) };
 }

@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../io.js';
 import { main } from '../main.js';
+import { parse } from 'yaml';
+import { parseInventory } from '../../reproduce/build.js';
+import { GerritForge } from '../../../test/support/gerrit-forge.js';
 import { startZuulLogServer, type ZuulLogServer } from '../../../test/support/zuul-log-server.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/zuul/devstack-multinode/', import.meta.url));
@@ -69,6 +72,46 @@ describe('devcluster reproduce', () => {
     expect(result.code, result.err).toBe(0);
     expect(result.out).toContain("controller logs/local_conf.txt: 1 line(s) differ from the job's");
     expect(result.out).toContain('  [[local|localrc]] VERBOSE: ours "VERBOSE="True"", job\'s "VERBOSE="False""');
+  });
+
+  it('--sources: every project rebuilt from local servers playing opendev and Gerrit, exact or reconstructed, and used', async () => {
+    const copy = join(work, 'sources-build');
+    await cp(FIXTURE, copy, { recursive: true });
+    const inventoryPath = join(copy, 'zuul-info/inventory.yaml');
+    let inventory = await readFile(inventoryPath, 'utf8');
+    const { zuul } = parseInventory(inventory);
+    const forge = new GerritForge(join(work, 'forge'));
+    const github = new GerritForge(join(work, 'forge', 'github'));
+    const touched = new Set(zuul.items.map((i) => i.project.name));
+    const tips = new Map<string, string>();
+    for (const p of Object.values(zuul.projects)) {
+      const tip = (p.canonicalHostname === 'github.com' ? github : forge).project(p.name);
+      tips.set(p.name, tip);
+      // The fixture's commits are placeholders: untouched projects get the servers' real ones.
+      if (!touched.has(p.name)) inventory = inventory.replace(`commit: ${p.commit}`, `commit: ${tip}`);
+    }
+    await writeFile(inventoryPath, inventory);
+    // The change under test, on top of devstack's master: the job's commit (a speculative merge) is not it.
+    const [item] = zuul.items;
+    if (item === undefined) throw new Error('the fixture has no change under test');
+    const patchset = forge.change(item.project.name, Number(item.change), Number(item.patchset), tips.get(item.project.name) as string, { files: { 'CHANGE.txt': 'under test\n' } });
+    const wanted = zuul.projects[`opendev.org/${item.project.name}`]?.commit as string;
+
+    const result = await run('reproduce', copy, '--out', 'sources.yaml', '--sources', 'trees', '--git-base', forge.gitBase, '--gerrit-base', forge.gerritBase, '--host-base', `github.com=${github.gitBase}`);
+    expect(result.code, result.err).toBe(0);
+    expect(result.out).toContain(`source openstack/nova: exact, master at ${(tips.get('openstack/nova') as string).slice(0, 12)}, the job's commit`);
+    expect(result.out).toContain(`source novnc/novnc: exact, master at ${(tips.get('novnc/novnc') as string).slice(0, 12)}, the job's commit`);
+    expect(result.out).toContain(`source openstack/devstack: reconstructed, master + ${item.change},${item.patchset} (merge-resolve) = ${patchset.slice(0, 12)}, the job had ${wanted.slice(0, 12)}`);
+    const validated = await run('-c', 'sources.yaml', 'config', 'validate');
+    expect(validated.code, validated.err).toBe(0);
+    const config = parse(await readFile(join(work, 'sources.yaml'), 'utf8')) as { devstack: { repo: string; sources: Record<string, string>; local_conf: { controller: string; compute: string } } };
+    expect(config.devstack.repo).toBe(join(work, 'trees/openstack/devstack'));
+    expect(config.devstack.sources.nova).toBe(join(work, 'trees/openstack/nova'));
+    expect(Object.keys(config.devstack.sources).sort()).toEqual(Object.values(zuul.projects).map((p) => p.shortName).filter((n) => n !== 'devstack').sort());
+    // Every project is pushed, so a missing one must fail loudly, as in the gate.
+    expect(config.devstack.local_conf.controller).toContain('ERROR_ON_CLONE="True"');
+    expect(config.devstack.local_conf.compute).toContain('ERROR_ON_CLONE="True"');
+    expect(await readFile(join(work, 'trees/openstack/devstack/CHANGE.txt'), 'utf8')).toBe('under test\n');
   });
 
   it('refuses to overwrite a file unless --force, which keeps it as .bak', async () => {
