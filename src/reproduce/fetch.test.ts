@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietCtx } from '../events.js';
 import { DevclusterError } from '../errors.js';
 import { startZuulLogServer, type ZuulLogServer } from '../../test/support/zuul-log-server.js';
-import { openBuild, readBuildFile, readLocalConfs, type SourceOptions } from './fetch.js';
+import { openBuild, readBuildFile, readNodeFile, type BuildSource, type SourceOptions } from './fetch.js';
 
 const INVENTORY = 'all:\n  hosts:\n    controller:\n      ansible_host: 203.0.113.10\n    compute1:\n      ansible_host: 203.0.113.11\n';
 const CONTROLLER_CONF = '[[local|localrc]]\nHOST_IP=203.0.113.10\nSERVICE_HOST=203.0.113.10\n';
@@ -27,6 +27,10 @@ async function put(root: string, name: string, text: string | Buffer): Promise<v
 
 function options(env: NodeJS.ProcessEnv = {}, signal?: AbortSignal): SourceOptions {
   return { ctx: quietCtx(signal), cwd: folder, home, env };
+}
+
+async function localConfs(build: BuildSource, nodes: string[]) {
+  return new Map(await Promise.all(nodes.map(async (node) => [node, await readNodeFile(build, node, 'logs/local_conf.txt', options())] as const)));
 }
 
 async function failure(promise: Promise<unknown>): Promise<DevclusterError> {
@@ -69,7 +73,7 @@ describe('a build over HTTP, as a log server serves it', () => {
     expect(opened.source).toEqual({ kind: 'http', root: server.logs });
     expect(opened.inventory.text).toBe(INVENTORY);
     expect(opened.inventory.from).toBe(`${server.logs}zuul-info/inventory.yaml`);
-    const confs = await readLocalConfs(opened.source, ['controller', 'compute1', 'compute2'], options());
+    const confs = await localConfs(opened.source, ['controller', 'compute1', 'compute2']);
     expect(confs.get('controller')?.text).toBe(CONTROLLER_CONF);
     expect(confs.get('compute1')?.text).toBe(COMPUTE_CONF);
     expect(confs.get('compute1')?.from).toBe(`${server.logs}compute1/logs/local_conf.txt.gz`);
@@ -135,7 +139,7 @@ describe('a build over HTTP, as a log server serves it', () => {
   });
 
   it('refuses a node name that would leave the root', async () => {
-    const error = await failure(readLocalConfs({ kind: 'http', root: server.logs }, ['../etc'], options()));
+    const error = await failure(readNodeFile({ kind: 'http', root: server.logs }, '../etc', 'logs/local_conf.txt', options()));
     expect(error.message).toContain('"../etc"');
   });
 });
@@ -145,7 +149,7 @@ describe('a build from a folder', () => {
     const opened = await openBuild('build', options());
     expect(opened.source).toEqual({ kind: 'folder', root: join(folder, 'build') });
     expect(opened.inventory.text).toBe(INVENTORY);
-    const confs = await readLocalConfs(opened.source, ['controller', 'compute1'], options());
+    const confs = await localConfs(opened.source, ['controller', 'compute1']);
     expect(confs.get('controller')?.text).toBe(CONTROLLER_CONF);
     expect(confs.get('compute1')?.text).toBe(COMPUTE_CONF);
   });

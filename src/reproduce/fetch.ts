@@ -21,8 +21,6 @@ import { httpGet, type HttpResponse } from '../images/http-get.js';
 
 /** Where the inventory sits under a build's log root (zuul-jobs roles/log-inventory). */
 export const INVENTORY_PATH = 'zuul-info/inventory.yaml';
-/** Where DevStack's local.conf of a node is published (devstack-base zuul_copy_output, stage-output renames). */
-export const localConfPath = (node: string): string => `${node}/logs/local_conf.txt`;
 
 /** Budgets for one request: the whole request, the answer's headers, a silent connection. */
 const REQUEST_BUDGET_MS = 60_000;
@@ -229,13 +227,12 @@ export async function openBuild(source: string, options: SourceOptions): Promise
   return { source: build, inventory };
 }
 
-/** Each node's published local.conf: the text, or undefined for a node that published none. */
-export async function readLocalConfs(build: BuildSource, nodes: readonly string[], options: SourceOptions): Promise<Map<string, BuildFile | undefined>> {
-  const found = new Map<string, BuildFile | undefined>();
-  for (const node of nodes) {
-    // A node's name becomes a path under the root: nothing that could climb out of it.
-    if (!NODE_NAME.test(node)) throw sourceError(`the inventory names a node "${node}", which is not a host name`, { hint: 'check that SOURCE is a Zuul build' });
-    found.set(node, await readBuildFile(build, localConfPath(node), options));
-  }
-  return found;
+/**
+ * A file a node published, under `<node>/` of the build (`logs/local_conf.txt`, grenade's
+ * `logs/old/local_conf.txt`…): undefined when the build has none. The node's name comes from the
+ * inventory and becomes a path: nothing that could climb out of the root is taken.
+ */
+export async function readNodeFile(build: BuildSource, node: string, path: string, options: SourceOptions): Promise<BuildFile | undefined> {
+  if (!NODE_NAME.test(node)) throw sourceError(`the inventory names a node "${node}", which is not a host name`, { hint: 'check that SOURCE is a Zuul build' });
+  return readBuildFile(build, `${node}/${path}`, options);
 }

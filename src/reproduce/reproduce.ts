@@ -9,7 +9,7 @@
 import { IMAGE_NAMES } from '../config/catalog-names.js';
 import { DevclusterError } from '../errors.js';
 import { assertDevstackJob, imageForLabel, nodeVars, parseInventory, type GateBuild } from './build.js';
-import { openBuild, readBuildFile, type BuildSource, type SourceOptions } from './fetch.js';
+import { openBuild, readNodeFile, type BuildSource, type SourceOptions } from './fetch.js';
 import { clusterAddresses, generateConfig, nodeRoles, type Generated, type HostSize } from './generate.js';
 import { compareLocalConf, DEVCLUSTER_REWRITES, gateLocalConfs, type LocalConfComparison } from './local-conf.js';
 import { pyStr } from './python-str.js';
@@ -120,7 +120,7 @@ export async function reproduceBuild(sourceArg: string, options: ReproduceOption
     // The first is what the node stacks first: the only one, or grenade's old side (every node).
     if (confs[0]) gateConfs.set(node.name, confs[0].text);
     for (const conf of confs) {
-      const published = await readBuildFile(opened.source, `${node.name}/${conf.logPath}`, options);
+      const published = await readNodeFile(opened.source, node.name, conf.logPath, options);
       checks.push({
         node: node.name,
         logPath: conf.logPath,

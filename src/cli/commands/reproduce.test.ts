@@ -71,7 +71,7 @@ describe('devcluster reproduce', () => {
     const result = await run('reproduce', copy, '--out', 'changed.yaml');
     expect(result.code, result.err).toBe(0);
     expect(result.out).toContain("controller logs/local_conf.txt: 1 line(s) differ from the job's");
-    expect(result.out).toContain('  [[local|localrc]] VERBOSE: ours "VERBOSE="True"", job\'s "VERBOSE="False""');
+    expect(result.out).toContain('  [[local|localrc]] VERBOSE: ours VERBOSE="True" | the job\'s VERBOSE="False"');
   });
 
   it('--sources: every project rebuilt from local servers playing opendev and Gerrit, exact or reconstructed, and used', async () => {

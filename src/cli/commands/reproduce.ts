@@ -33,7 +33,7 @@ export function describeCheck(check: LocalConfCheck): string[] {
   if (differences.length === 0) return [`${what}: same as the job's${rewrittenNote}`];
   return [
     `${what}: ${differences.length} line(s) differ from the job's${rewrittenNote}:`,
-    ...differences.map((d) => `  ${d.section} ${d.key}: ours ${d.ours === undefined ? '(none)' : `"${d.ours}"`}, job's ${d.theirs === undefined ? '(none)' : `"${d.theirs}"`}`),
+    ...differences.map((d) => `  ${d.section} ${d.key}: ours ${d.ours ?? '(none)'} | the job's ${d.theirs ?? '(none)'}`),
   ];
 }
 
