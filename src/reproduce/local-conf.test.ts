@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloneUpstreamSync } from '../../test/support/upstream-repo.js';
 import { DevclusterError } from '../errors.js';
 import { nodeVars, parseInventory, type GateBuild } from './build.js';
-import { compareLocalConf, DEVCLUSTER_REWRITES, gateLocalConf, gateLocalConfs, readPluginRequires, renderLocalConf, type LocalConfInput } from './local-conf.js';
+import { compareLocalConf, DEVCLUSTER_REWRITES, gateLocalConf, gateLocalConfs, readPluginRequires, renderLocalConf, rewritesFor, type LocalConfInput } from './local-conf.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/zuul/', import.meta.url));
 const JOBS = ['devstack-multinode', 'tempest-multinode-full-py3', 'grenade-multinode'];
@@ -319,7 +319,10 @@ describe('compareLocalConf against the job', () => {
   it('a meta-section option differing is reported with its section; a job value holding a gate address is rewritten', () => {
     const theirs = fixture('grenade-multinode', 'controller', 'logs/old/local_conf.txt');
     const mine = theirs.replace('min_compute_nodes = 2', 'min_compute_nodes = 1').replace('SERVICE_HOST="10.209.33.17"', 'SERVICE_HOST="192.168.122.10"');
-    const result = compareLocalConf(`${mine}`, theirs.replace('[[local|localrc]]\n', '[[local|localrc]]\nMY_URL="http://10.209.33.17/x"\n'), { ...DEVCLUSTER_REWRITES, gateAddresses: ['10.209.33.17', '10.209.33.94'] });
+    const rewrites = rewritesFor(fixtureBuild('grenade-multinode'));
+    expect(rewrites.gateAddresses).toEqual(expect.arrayContaining(['10.209.33.17', '10.209.33.94', '104.130.127.18']));
+    expect(rewrites.keys).toEqual(DEVCLUSTER_REWRITES.keys);
+    const result = compareLocalConf(mine, theirs.replace('[[local|localrc]]\n', '[[local|localrc]]\nMY_URL="http://10.209.33.17/x"\n'), rewrites);
     expect(result.differences).toEqual([{ section: '[[test-config|$TEMPEST_CONFIG]] [compute]', key: 'min_compute_nodes', ours: 'min_compute_nodes = 1', theirs: 'min_compute_nodes = 2' }]);
     expect(result.rewritten.map((l) => l.key).sort()).toEqual(['MY_URL', 'SERVICE_HOST']);
   });

@@ -19,7 +19,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DevclusterError } from '../errors.js';
-import type { ZuulProject, ZuulProjectRef } from './build.js';
+import type { GateBuild, ZuulProject, ZuulProjectRef } from './build.js';
 import { pyStr } from './python-str.js';
 
 /** The module's parameters (what the role passes it). */
@@ -385,6 +385,18 @@ export const DEVCLUSTER_REWRITES: LocalConfRewrites = {
   keys: ['HOST_IP', 'HOST_IPV6', 'SERVICE_HOST', 'DATABASE_HOST', 'RABBIT_HOST', 'GLANCE_HOSTPORT', 'Q_HOST', 'PUBLIC_BRIDGE_MTU', /_PASSWORD$/, 'global_physnet_mtu'],
   gateAddresses: [],
 };
+
+/** The default rewrites plus every address of the build's nodes (private, public, the one Zuul reached). */
+export function rewritesFor(build: GateBuild): LocalConfRewrites {
+  const addresses = new Set<string>();
+  for (const node of build.nodes) {
+    const nodepool = isRecord(node.hostVars.nodepool) ? node.hostVars.nodepool : {};
+    for (const v of [nodepool.private_ipv4, nodepool.public_ipv4, nodepool.public_ipv6, nodepool.private_ipv6, nodepool.interface_ip, node.hostVars.ansible_host]) {
+      if (typeof v === 'string' && v !== '') addresses.add(v);
+    }
+  }
+  return { ...DEVCLUSTER_REWRITES, gateAddresses: [...addresses] };
+}
 
 export interface LocalConfLine {
   /** `[[local|localrc]]` or the meta-section, plus `[section]` inside it when there is one. */
