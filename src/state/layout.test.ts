@@ -15,6 +15,7 @@ describe('state layout', () => {
       knownHosts: `${dir}/known_hosts`,
       identity: `${dir}/id_ed25519`,
       sshConfig: `${dir}/ssh_config`,
+      snapshots: `${dir}/snapshots`,
     });
     expect(stepLogFile(dir, 'compute1', 'stack')).toBe(`${dir}/logs/compute1/stack.log`);
   });
