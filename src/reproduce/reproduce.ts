@@ -11,7 +11,7 @@ import { DevclusterError } from '../errors.js';
 import { assertDevstackJob, imageForLabel, nodeVars, parseInventory, type GateBuild } from './build.js';
 import { openBuild, readNodeFile, type BuildSource, type SourceOptions } from './fetch.js';
 import { clusterAddresses, generateConfig, nodeRoles, type Generated, type HostSize } from './generate.js';
-import { compareLocalConf, DEVCLUSTER_REWRITES, gateLocalConfs, type LocalConfComparison } from './local-conf.js';
+import { compareLocalConf, gateLocalConfs, rewritesFor, type LocalConfComparison } from './local-conf.js';
 import { pyStr } from './python-str.js';
 import { configSources, resolveSources, type ResolvedSource } from './sources.js';
 
@@ -104,8 +104,7 @@ export async function reproduceBuild(sourceArg: string, options: ReproduceOption
   assertDevstackJob(build);
   const { controller, computes } = nodeRoles(build.nodes);
   const addresses = Object.fromEntries(clusterAddresses(build.nodes));
-  const gateAddresses = build.nodes.flatMap((n) => (n.privateIpv4 ? [n.privateIpv4] : []));
-  const rewrites = { ...DEVCLUSTER_REWRITES, gateAddresses: [...DEVCLUSTER_REWRITES.gateAddresses, ...gateAddresses] };
+  const rewrites = rewritesFor(build);
 
   const checks: LocalConfCheck[] = [];
   const unresolved: Array<{ node: string; template: string }> = [];
