@@ -187,7 +187,7 @@ export function nodeSizes(host: HostSize, roles: ReadonlyArray<'controller' | 'c
     const floor = roles.includes('controller') ? MIN_MEMORY_BYTES.controller : MIN_MEMORY_BYTES.compute;
     if (memoryBytes < floor) {
       throw new DevclusterError('REPRODUCE_HOST_TOO_SMALL', `this host (${formatSize(Math.floor(host.memoryBytes / MiB) * MiB)} RAM) cannot hold the build's ${roles.length} nodes: each would get ${shown}, and DevStack needs ${formatSize(MIN_MEMORY_BYTES.controller)} on the controller, ${formatSize(MIN_MEMORY_BYTES.compute)} on a compute`, {
-        hint: `the gate gives each node ${formatSize(GATE_NODE.memoryBytes)}: reproduce on a host with about ${formatSize(roles.length * GATE_NODE.memoryBytes + HOST_RESERVE_BYTES)}, or write --out and remove nodes by hand`,
+        hint: `the gate gives each node ${formatSize(GATE_NODE.memoryBytes)}: reproduce on a host with about ${formatSize(roles.length * GATE_NODE.memoryBytes + HOST_RESERVE_BYTES)} of RAM`,
       });
     }
     warnings.push(`each node gets ${shown} of memory instead of the gate's ${formatSize(GATE_NODE.memoryBytes)}: this host has ${formatSize(Math.floor(host.memoryBytes / MiB) * MiB)} and keeps ${formatSize(HOST_RESERVE_BYTES)} for itself`);
