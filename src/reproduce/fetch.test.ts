@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietCtx } from '../events.js';
 import { DevclusterError } from '../errors.js';
 import { startZuulLogServer, type ZuulLogServer } from '../../test/support/zuul-log-server.js';
-import { openBuild, readBuildFile, readNodeFile, type BuildSource, type SourceOptions } from './fetch.js';
+import { jobStart, openBuild, readBuildFile, readNodeFile, type BuildSource, type SourceOptions } from './fetch.js';
 
 const INVENTORY = 'all:\n  hosts:\n    controller:\n      ansible_host: 203.0.113.10\n    compute1:\n      ansible_host: 203.0.113.11\n';
 const CONTROLLER_CONF = '[[local|localrc]]\nHOST_IP=203.0.113.10\nSERVICE_HOST=203.0.113.10\n';
@@ -45,10 +45,11 @@ beforeAll(async () => {
   await put(folder, 'build/zuul-info/inventory.yaml', INVENTORY);
   await put(folder, 'build/controller/logs/local_conf.txt', CONTROLLER_CONF);
   await put(folder, 'build/compute1/logs/local_conf.txt', COMPUTE_CONF);
-  await put(folder, 'build/job-output.txt', 'ok\n');
+  await put(folder, 'build/job-output.txt', `2026-07-20 09:10:02.118034 | Job console starting\n${'2026-07-20 09:10:03.000000 | more\n'.repeat(5000)}`);
   // A copy saved from a log server, files kept as the .gz it served.
   await put(folder, 'saved/zuul-info/inventory.yaml.gz', gzipSync(INVENTORY));
   await put(folder, 'saved/controller/logs/local_conf.txt.gz', gzipSync(CONTROLLER_CONF));
+  await put(folder, 'saved/job-output.txt.gz', gzipSync('2026-07-21 23:59:59.5 | Job console starting\n'));
   await put(folder, 'home/builds/b1/zuul-info/inventory.yaml', INVENTORY);
   await put(folder, 'not-a-build/job-output.txt', 'ok\n');
 });
@@ -78,6 +79,11 @@ describe('a build over HTTP, as a log server serves it', () => {
     expect(confs.get('compute1')?.text).toBe(COMPUTE_CONF);
     expect(confs.get('compute1')?.from).toBe(`${server.logs}compute1/logs/local_conf.txt.gz`);
     expect(confs.get('compute2')).toBeUndefined();
+  });
+
+  it("reads when the job started from job-output.txt's first line", async () => {
+    expect(await jobStart({ kind: 'http', root: server.logs }, options())).toEqual(new Date('2026-07-20T09:10:02.118Z'));
+    expect(await jobStart({ kind: 'http', root: `${server.logs}controller/` }, options())).toBeUndefined();
   });
 
   it('takes the root without its trailing slash, or the link to the inventory itself', async () => {
@@ -159,6 +165,12 @@ describe('a build from a folder', () => {
     expect(opened.inventory.text).toBe(INVENTORY);
     expect(opened.inventory.from).toBe(join(folder, 'saved/zuul-info/inventory.yaml.gz'));
     expect((await readBuildFile(opened.source, 'controller/logs/local_conf.txt', options()))?.text).toBe(CONTROLLER_CONF);
+  });
+
+  it("reads when the job started, from job-output.txt or job-output.txt.gz", async () => {
+    expect(await jobStart({ kind: 'folder', root: join(folder, 'build') }, options())).toEqual(new Date('2026-07-20T09:10:02.118Z'));
+    expect(await jobStart({ kind: 'folder', root: join(folder, 'saved') }, options())).toEqual(new Date('2026-07-21T23:59:59.500Z'));
+    expect(await jobStart({ kind: 'folder', root: join(folder, 'home') }, options())).toBeUndefined();
   });
 
   it('takes ~ and file:// URLs', async () => {

@@ -10,10 +10,12 @@
  * Requests go through src/images/http-get.ts (redirects, the user's proxy), each within a budget and
  * the caller's AbortSignal.
  */
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import { expandHome } from '../fs/paths.js';
@@ -235,4 +237,74 @@ export async function openBuild(source: string, options: SourceOptions): Promise
 export async function readNodeFile(build: BuildSource, node: string, path: string, options: SourceOptions): Promise<BuildFile | undefined> {
   if (!NODE_NAME.test(node)) throw sourceError(`the inventory names a node "${node}", which is not a host name`, { hint: 'check that SOURCE is a Zuul build' });
   return readBuildFile(build, `${node}/${path}`, options);
+}
+
+/** At most this much of a file is read for its first line (job-output.txt runs to tens of MB). */
+const FIRST_LINE_LIMIT = 64 * 1024;
+
+/** The first line of `stream` (gunzipped when `gzip`), reading no further than needed; the stream is closed. */
+async function firstLineOf(stream: Readable, gzip: boolean, signal: AbortSignal): Promise<string> {
+  const text = gzip ? stream.pipe(createGunzip()) : stream;
+  let got = '';
+  try {
+    for await (const chunk of text) {
+      signal.throwIfAborted();
+      got += (chunk as Buffer).toString('utf8');
+      const end = got.indexOf('\n');
+      if (end >= 0) return got.slice(0, end);
+      if (got.length > FIRST_LINE_LIMIT) break;
+    }
+    return got.slice(0, FIRST_LINE_LIMIT);
+  } finally {
+    stream.destroy();
+    text.destroy();
+  }
+}
+
+/**
+ * The first line of a file of the build (NAME, then NAME.gz), without reading the rest: undefined
+ * when neither exists. For job-output.txt, whose first line carries the time the job started.
+ */
+export async function readFirstLine(build: BuildSource, name: string, options: SourceOptions): Promise<string | undefined> {
+  for (const candidate of [name, `${name}.gz`]) {
+    options.ctx.signal.throwIfAborted();
+    const gzName = candidate.endsWith('.gz');
+    if (build.kind === 'folder') {
+      const path = join(build.root, candidate);
+      if (!(await stat(path).then((s) => s.isFile(), () => false))) continue;
+      return firstLineOf(createReadStream(path), gzName, options.ctx.signal).catch((error: unknown) => {
+        throw sourceError(`cannot read ${path}: ${(error as Error).message}`, { cause: error, hint: 'check the file' });
+      });
+    }
+    const url = new URL(candidate, build.root).href;
+    const signal = AbortSignal.any([options.ctx.signal, AbortSignal.timeout(REQUEST_BUDGET_MS)]);
+    try {
+      const res = await httpGet(url, { signal, headers: { 'accept-encoding': 'gzip' }, headersTimeoutMs: HEADERS_TIMEOUT_MS, stallMs: STALL_MS, ...(options.env === undefined ? {} : { env: options.env }) });
+      if (res.statusCode === 404 || res.statusCode === 403 || res.statusCode === 410) {
+        res.body.destroy();
+        continue;
+      }
+      if (res.statusCode !== 200) {
+        res.body.destroy();
+        throw sourceError(`${url} answered HTTP ${res.statusCode}`, { hint: res.statusCode >= 500 ? 'the log server failed: try again later' : 'check the URL' });
+      }
+      const encoded = /gzip/i.test(String(res.headers['content-encoding'] ?? ''));
+      // A .gz object served with Content-Encoding: gzip would be gzip twice; log servers send one or the other.
+      return await firstLineOf(res.body, encoded || gzName, signal);
+    } catch (error) {
+      options.ctx.signal.throwIfAborted();
+      if (error instanceof DevclusterError) throw error;
+      throw sourceError(`cannot fetch ${url}: ${(error as Error).message}`, { cause: error, hint: 'check the network, or the proxy in HTTPS_PROXY/HTTP_PROXY/NO_PROXY' });
+    }
+  }
+  return undefined;
+}
+
+/** When the job started: the timestamp opening job-output.txt (`2026-07-20 09:10:02.118034 | …`, UTC); undefined when unknown. */
+export async function jobStart(build: BuildSource, options: SourceOptions): Promise<Date | undefined> {
+  const line = await readFirstLine(build, 'job-output.txt', options);
+  const m = line === undefined ? null : /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)? \|/.exec(line);
+  if (!m) return undefined;
+  const date = new Date(`${m[1]}T${m[2]}${(m[3] ?? '').slice(0, 4)}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -9,7 +9,7 @@
 import { IMAGE_NAMES } from '../config/catalog-names.js';
 import { DevclusterError } from '../errors.js';
 import { assertDevstackJob, imageForLabel, nodeVars, parseInventory, type GateBuild } from './build.js';
-import { openBuild, readNodeFile, type BuildSource, type SourceOptions } from './fetch.js';
+import { jobStart, openBuild, readNodeFile, type BuildSource, type SourceOptions } from './fetch.js';
 import { clusterAddresses, generateConfig, nodeRoles, type Generated, type HostSize } from './generate.js';
 import { compareLocalConf, gateLocalConfs, rewritesFor, type LocalConfComparison } from './local-conf.js';
 import { pyStr } from './python-str.js';
@@ -148,11 +148,16 @@ export async function reproduceBuild(sourceArg: string, options: ReproduceOption
         hint: 'leave out --sources: stack.sh then clones each project from its branch',
       });
     }
-    resolvedSources = await resolveSources(build.zuul.projects, build.zuul.items, { cwd: options.cwd, ...options.sources }, options.ctx);
+    // A changed project starts from its branch as it was when the job ran, not as it is today.
+    const asOf = await jobStart(opened.source, options);
+    resolvedSources = await resolveSources(build.zuul.projects, build.zuul.items, { cwd: options.cwd, ...options.sources, ...(asOf === undefined ? {} : { asOf }) }, options.ctx);
     const controllerVars = nodeVars(build, controller.name, { addresses }).vars;
     const plugins = typeof controllerVars.devstack_plugins === 'object' && controllerVars.devstack_plugins !== null ? Object.keys(controllerVars.devstack_plugins) : [];
     const { repo, sources, others } = configSources(resolvedSources, plugins);
-    sourceInput = { sources, ...(repo === undefined ? {} : { devstackRepo: repo }), sourcesLeftOut: others.map((o) => o.name), sourceLines: resolvedSources.map(describeSource) };
+    const base = asOf === undefined
+      ? "changed projects start from their branch's tip of today (job-output.txt gives no start time)"
+      : `changed projects start from their branch as it was at ${asOf.toISOString()}, when the job started (job-output.txt)`;
+    sourceInput = { sources, ...(repo === undefined ? {} : { devstackRepo: repo }), sourcesLeftOut: others.map((o) => o.name), sourceLines: [base, ...resolvedSources.map(describeSource)] };
   }
   const generated = generateConfig({
     build,

@@ -96,6 +96,9 @@ describe('devcluster reproduce', () => {
     if (item === undefined) throw new Error('the fixture has no change under test');
     const patchset = forge.change(item.project.name, Number(item.change), Number(item.patchset), tips.get(item.project.name) as string, { files: { 'CHANGE.txt': 'under test\n' } });
     const wanted = zuul.projects[`opendev.org/${item.project.name}`]?.commit as string;
+    // devstack's master moved on after the job started (job-output.txt: 2026-07-20 09:10): the change
+    // is rebuilt on the tip the job saw, so it fast-forwards to the patchset as in the gate.
+    forge.commitOn(item.project.name, 'master', { files: { 'LATER.txt': 'later\n' }, date: Date.parse('2026-08-01T00:00:00Z') / 1000 });
 
     const result = await run('reproduce', copy, '--out', 'sources.yaml', '--sources', 'trees', '--git-base', forge.gitBase, '--gerrit-base', forge.gerritBase, '--host-base', `github.com=${github.gitBase}`);
     expect(result.code, result.err).toBe(0);
@@ -104,6 +107,7 @@ describe('devcluster reproduce', () => {
     expect(result.out).toContain(`source openstack/devstack: reconstructed, master + ${item.change},${item.patchset} (merge-resolve) = ${patchset.slice(0, 12)}, the job had ${wanted.slice(0, 12)}`);
     const validated = await run('-c', 'sources.yaml', 'config', 'validate');
     expect(validated.code, validated.err).toBe(0);
+    expect(await readFile(join(work, 'sources.yaml'), 'utf8')).toContain('changed projects start from their branch as it was at 2026-07-20T09:10:02.118Z, when the job started');
     const config = parse(await readFile(join(work, 'sources.yaml'), 'utf8')) as { devstack: { repo: string; sources: Record<string, string>; local_conf: { controller: string; compute: string } } };
     expect(config.devstack.repo).toBe(join(work, 'trees/openstack/devstack'));
     expect(config.devstack.sources.nova).toBe(join(work, 'trees/openstack/nova'));
