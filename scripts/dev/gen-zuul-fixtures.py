@@ -102,8 +102,8 @@ def git_ls(repo, folder):
     return [f'{folder}/{n}' for n in out.split()]
 
 
-def load_config(repo, paths):
-    """Every job and nodeset defined in the given files, in file order."""
+def load_config(repo, paths, project):
+    """Every job (with the project defining it) and nodeset defined in the given files, in file order."""
     jobs, nodesets = {}, {}
     for path in paths:
         for entry in yaml.safe_load(git_show(repo, path)) or []:
@@ -115,7 +115,7 @@ def load_config(repo, paths):
                     continue
                 if isinstance(branches, (str, list)) and 'master' not in json.dumps(branches):
                     continue
-                jobs.setdefault(job['name'], (job, path))
+                jobs.setdefault(job['name'], (job, f'{project}'))
             elif 'nodeset' in entry:
                 nodesets.setdefault(entry['nodeset']['name'], entry['nodeset'])
     return jobs, nodesets
@@ -133,7 +133,7 @@ def deep_update(a, b):
 
 
 def resolve_job(name, jobs):
-    chain, sources, external = [], [], None
+    chain, sources, external, run = [], [], None, None
     while name:
         if name not in jobs:
             external = name
@@ -141,6 +141,9 @@ def resolve_job(name, jobs):
         job, path = jobs[name]
         chain.append(job)
         sources.append(path)
+        if run is None and job.get('run'):
+            # The run playbook and the project defining it (the job's own file's project).
+            run = (job['run'] if isinstance(job['run'], str) else job['run'][0], path)
         name = job.get('parent')
     job_vars, group_vars, host_vars, required, nodeset = {}, {}, {}, [], None
     for job in reversed(chain):
@@ -154,7 +157,7 @@ def resolve_job(name, jobs):
                 required.append(p)
         nodeset = job.get('nodeset', nodeset)
     return {'vars': job_vars, 'group_vars': group_vars, 'host_vars': host_vars, 'required': required,
-            'nodeset': nodeset, 'chain': [j['name'] for j in chain], 'external_parent': external}
+            'nodeset': nodeset, 'chain': [j['name'] for j in chain], 'external_parent': external, 'run': run}
 
 
 def fake_sha(*parts):
@@ -364,7 +367,8 @@ def job_output(job_name, spec, resolved, nodes):
     ]
     for n in nodes:
         lines.append(f'{t}0:15.{len(lines):06d} | {n} | ok: Runtime: 0:00:00.004512')
-    lines.append(f'{t}9:41.220184 | RUN END RESULT_NORMAL: [untrusted : opendev.org/{spec["project"]}/playbooks/{"grenade" if "grenade" in job_name else "devstack"}.yaml@master]')
+    playbook, repo = resolved['run']
+    lines.append(f'{t}9:41.220184 | RUN END RESULT_NORMAL: [untrusted : opendev.org/{repo}/{playbook}@master]')
     return '\n'.join(lines) + '\n'
 
 
@@ -420,9 +424,9 @@ def main():
     module.PluginGraph.loadPluginNames = lambda self, base_dir: None
 
     heads = {'openstack/devstack': git_head(args.devstack), 'openstack/grenade': git_head(args.grenade), 'openstack/tempest': git_head(args.tempest)}
-    d_jobs, d_nodesets = load_config(args.devstack, ['.zuul.yaml'])
-    t_jobs, _ = load_config(args.tempest, git_ls(args.tempest, 'zuul.d'))
-    g_jobs, _ = load_config(args.grenade, ['.zuul.yaml'])
+    d_jobs, d_nodesets = load_config(args.devstack, ['.zuul.yaml'], 'openstack/devstack')
+    t_jobs, _ = load_config(args.tempest, git_ls(args.tempest, 'zuul.d'), 'openstack/tempest')
+    g_jobs, _ = load_config(args.grenade, ['.zuul.yaml'], 'openstack/grenade')
     jobs = {}
     for table in (d_jobs, t_jobs, g_jobs):
         for k, v in table.items():
