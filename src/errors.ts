@@ -54,6 +54,7 @@ export const ERROR_CODES = [
   'HOST_COMMAND_FAILED',
   'REPRODUCE_SOURCE_INVALID',
   'REPRODUCE_NOT_DEVSTACK',
+  'REPRODUCE_HOST_TOO_SMALL',
   'CANCELLED',
   'INTERNAL',
 ] as const;
@@ -89,6 +90,18 @@ export class DevclusterError extends Error {
 
 export function isDevclusterError(value: unknown): value is DevclusterError {
   return value instanceof DevclusterError;
+}
+
+/**
+ * Ctrl-C met by an operation that finished what could not be left half done and says, in its message,
+ * the state it left (e.g. a snapshot restore that completed): shown as it is, instead of the general
+ * "interrupted: … stopped" line. Code CANCELLED, exit 130.
+ */
+export class InterruptedError extends DevclusterError {
+  constructor(message: string, options: DevclusterErrorOptions = {}) {
+    super('CANCELLED', message, options);
+    this.name = 'InterruptedError';
+  }
 }
 
 export interface HostCommandFailure {

@@ -1,7 +1,7 @@
 /** reportError: what a user sees for an error and the exit status it gets (2 for bad usage or config, else 1). */
 import { describe, expect, it } from 'vitest';
-import { DevclusterError, ERROR_CODES, HostCommandError, USAGE_CODES } from '../errors.js';
-import { EXIT, reportError } from './errors.js';
+import { DevclusterError, ERROR_CODES, HostCommandError, InterruptedError, USAGE_CODES } from '../errors.js';
+import { EXIT, reportError, reportInterrupted } from './errors.js';
 import type { CliIO } from './io.js';
 
 function fakeIO() {
@@ -34,5 +34,17 @@ describe('reportError', () => {
     const { io, err } = fakeIO();
     expect(reportError(io, new TypeError('boom'), false)).toBe(EXIT.failed);
     expect(err.join('\n')).toBe('error INTERNAL: boom\nhint: this is a bug in devcluster; run again with --verbose and report the output');
+  });
+});
+
+describe('reportInterrupted', () => {
+  it('says how to go on after Ctrl-C; an operation that says the state it left is shown in its own words', () => {
+    const generic = fakeIO();
+    expect(reportInterrupted(generic.io, 'up', new DevclusterError('CANCELLED', 'virsh was cancelled'), false)).toBe(EXIT.interrupted);
+    expect(generic.err.join('\n')).toMatch(/^interrupted: up stopped; what it finished is kept/);
+    const own = fakeIO();
+    const error = new InterruptedError('interrupted: snapshot s was not kept; every node runs on as before', { hint: 'run `devcluster snapshot save s` again' });
+    expect(reportInterrupted(own.io, 'snapshot', error, false)).toBe(EXIT.interrupted);
+    expect(own.err.join('\n')).toBe('interrupted: snapshot s was not kept; every node runs on as before\nhint: run `devcluster snapshot save s` again');
   });
 });

@@ -1,5 +1,5 @@
 /** The one place where errors meet the user: code, message, details, hint; the stack only with -v. */
-import { USAGE_CODES, isDevclusterError } from '../errors.js';
+import { InterruptedError, USAGE_CODES, isDevclusterError } from '../errors.js';
 import type { CliIO } from './io.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -35,7 +35,10 @@ export function reportError(io: CliIO, error: unknown, verbose: boolean): number
  * was stopped and how to go on; the cause only with -v.
  */
 export function reportInterrupted(io: CliIO, command: string, error: unknown, verbose: boolean): number {
-  const lines = [`interrupted: ${command} stopped; what it finished is kept. Run \`devcluster ${command}\` again to go on from here, or \`devcluster down\` to remove the cluster.`];
+  const lines =
+    error instanceof InterruptedError
+      ? [error.message, ...(error.hint ? [`hint: ${error.hint}`] : [])]
+      : [`interrupted: ${command} stopped; what it finished is kept. Run \`devcluster ${command}\` again to go on from here, or \`devcluster down\` to remove the cluster.`];
   if (verbose) lines.push(error instanceof Error ? error.stack ?? error.message : String(error), ...causeChain(error));
   io.err(lines.join('\n'));
   return EXIT.interrupted;

@@ -10,6 +10,7 @@ import { registerImage } from './commands/image.js';
 import { registerCluster, SshExit } from './commands/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSnapshot } from './commands/snapshot.js';
+import { registerReproduce } from './commands/reproduce.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIO): Command {
   registerCluster(program, io);
   registerSnapshot(program, io);
   registerInit(program, io);
+  registerReproduce(program, io);
   registerConfig(program, io);
   registerRender(program, io);
   registerImage(program, io);

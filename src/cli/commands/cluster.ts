@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { loadFor } from '../context.js';
+import type { LoadedConfig } from '../../config/load.js';
 import { progressReporter, formatBytes } from '../progress.js';
 import { up } from '../../cluster/up.js';
 import { provision } from '../../cluster/provision.js';
@@ -25,6 +26,35 @@ function seconds(value: string, flag: string): number {
   return n * 1000;
 }
 
+export interface UpOptions {
+  bootTimeout: string;
+  stackTimeout: string;
+  provision: boolean;
+  wait: boolean;
+  follow?: boolean;
+}
+
+/** What `up` does once the config is loaded (also `reproduce --up`, on the config it wrote). */
+export async function runUp(loaded: LoadedConfig, opts: UpOptions, io: CliIO): Promise<void> {
+  const started = Date.now();
+  const result = await up(loaded, {
+    ctx: { signal: io.signal, report: progressReporter(io, { follow: opts.follow === true }) },
+    bootBudgetMs: seconds(opts.bootTimeout, '--boot-timeout'),
+    stackTimeoutMs: seconds(opts.stackTimeout, '--stack-timeout'),
+    cacheLayout: cacheLayout(io.env),
+    noProvision: !opts.provision,
+    noWait: !opts.wait,
+  });
+  if (result.provisioned) io.out(summarise(result.provisioned));
+  if (result.snapshot) io.out(`${describeSave(result.snapshot)}; \`devcluster reset\` brings the cluster back to it`);
+  io.out(
+    `cluster ${result.plan.name} is ${opts.wait ? 'ready' : 'started (not waited for)'} in ${Math.round((Date.now() - started) / 1000)} s: ` +
+      result.plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ') +
+      `${result.created.length > 0 ? ` (created ${result.created.join(', ')})` : ' (nothing to create)'}; image ${formatBytes(result.bytesDownloaded)} downloaded`,
+  );
+  io.out(`ssh: devcluster ssh ${result.plan.controller}   or   ssh -F ${result.sshConfig} ${result.plan.controller}`);
+}
+
 export function registerCluster(program: Command, io: CliIO): void {
   program
     .command('up')
@@ -34,26 +64,7 @@ export function registerCluster(program: Command, io: CliIO): void {
     .option('--no-provision', 'stop once the nodes are ready: no DevStack')
     .option('--no-wait', 'return once the nodes are started: no wait for SSH, no DevStack')
     .option('--follow', "print every node's output as it runs, prefixed by node")
-    .action(async (opts: { bootTimeout: string; stackTimeout: string; provision: boolean; wait: boolean; follow?: boolean }, command: Command) => {
-      const loaded = await loadFor(command, io);
-      const started = Date.now();
-      const result = await up(loaded, {
-        ctx: { signal: io.signal, report: progressReporter(io, { follow: opts.follow === true }) },
-        bootBudgetMs: seconds(opts.bootTimeout, '--boot-timeout'),
-        stackTimeoutMs: seconds(opts.stackTimeout, '--stack-timeout'),
-        cacheLayout: cacheLayout(io.env),
-        noProvision: !opts.provision,
-        noWait: !opts.wait,
-      });
-      if (result.provisioned) io.out(summarise(result.provisioned));
-      if (result.snapshot) io.out(`${describeSave(result.snapshot)}; \`devcluster reset\` brings the cluster back to it`);
-      io.out(
-        `cluster ${result.plan.name} is ${opts.wait ? 'ready' : 'started (not waited for)'} in ${Math.round((Date.now() - started) / 1000)} s: ` +
-          result.plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ') +
-          `${result.created.length > 0 ? ` (created ${result.created.join(', ')})` : ' (nothing to create)'}; image ${formatBytes(result.bytesDownloaded)} downloaded`,
-      );
-      io.out(`ssh: devcluster ssh ${result.plan.controller}   or   ssh -F ${result.sshConfig} ${result.plan.controller}`);
-    });
+    .action(async (opts: UpOptions, command: Command) => runUp(await loadFor(command, io), opts, io));
 
   program
     .command('provision')

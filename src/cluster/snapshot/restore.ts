@@ -8,7 +8,7 @@
  * says (seconds): a cluster half on the snapshot and half not is never left; the interruption is
  * reported once every node runs from the snapshot, and only the clock step and checks are skipped.
  */
-import { DevclusterError } from '../../errors.js';
+import { DevclusterError, InterruptedError } from '../../errors.js';
 import type { Ctx } from '../../events.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { withCluster, type Operation } from '../operation.js';
@@ -92,20 +92,28 @@ export async function restoreIn(op: Operation, name: string, options: RestoreOpt
   await driver.resume(plan, plan.nodes, critical);
   const restoreMs = Date.now() - t0;
   if (ctx.signal.aborted) {
-    throw new DevclusterError('CANCELLED', `interrupted: every node was already back to ${name} and runs; the clock step and readiness check were skipped`, {
+    throw new InterruptedError(`interrupted: every node was already back to ${name} and runs; the clock step and readiness check were skipped`, {
       hint: `clocks may be behind: run \`devcluster snapshot restore ${name}\` again, or step them with \`devcluster ssh NODE -- sudo date -s @$(date +%s)\``,
     });
   }
   if (options.noWait) return { record, restoreMs, clocks: [], ready: 'not checked (--no-wait)', tookMs: Date.now() - started };
-  ctx.report({ kind: 'phase', label: plan.name, message: 'stepping the clocks' });
-  const t1 = Date.now();
-  const clocks = await Promise.all(plan.nodes.map((node) => stepClock(op, node, driver, ctx)));
-  let ready = `SSH answers on ${plan.nodes.length} nodes (clocks stepped in ${((Date.now() - t1) / 1000).toFixed(1)} s)`;
-  if (record.stacked) {
-    const t2 = Date.now();
-    ready += `; ${await waitForServices(op, options.servicesBudgetMs ?? 180_000, ctx)} (after ${((Date.now() - t2) / 1000).toFixed(1)} s)`;
+  try {
+    ctx.report({ kind: 'phase', label: plan.name, message: 'stepping the clocks' });
+    const t1 = Date.now();
+    const clocks = await Promise.all(plan.nodes.map((node) => stepClock(op, node, driver, ctx)));
+    let ready = `SSH answers on ${plan.nodes.length} nodes (clocks stepped in ${((Date.now() - t1) / 1000).toFixed(1)} s)`;
+    if (record.stacked) {
+      const t2 = Date.now();
+      ready += `; ${await waitForServices(op, options.servicesBudgetMs ?? 180_000, ctx)} (after ${((Date.now() - t2) / 1000).toFixed(1)} s)`;
+    }
+    return { record, restoreMs, clocks, ready, tookMs: Date.now() - started };
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
+    throw new InterruptedError(`interrupted: every node is back to ${name} and runs; the clock step or readiness check was cut short`, {
+      cause: error,
+      hint: `clocks may be behind: run \`devcluster snapshot restore ${name}\` again, or step them with \`devcluster ssh NODE -- sudo date -s @$(date +%s)\``,
+    });
   }
-  return { record, restoreMs, clocks, ready, tookMs: Date.now() - started };
 }
 
 export function restoreSnapshot(loaded: LoadedConfig, name: string, options: RestoreOptions, ctx: Ctx): Promise<RestoreResult> {

@@ -4,7 +4,7 @@
  * Ctrl-C during it lets it finish (it takes seconds), then undoes it, so the cluster is left running and
  * without the snapshot, and the error says so.
  */
-import { DevclusterError } from '../../errors.js';
+import { DevclusterError, InterruptedError } from '../../errors.js';
 import type { Ctx } from '../../events.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { ClusterPlan } from '../../plan/plan.js';
@@ -100,7 +100,7 @@ export async function saveIn(op: Operation, name: string, options: SaveOptions, 
   await driver.resume(plan, plan.nodes, { signal: AbortSignal.timeout(120_000), report: ctx.report });
   if (captureError !== undefined) throw captureError;
   if (ctx.signal.aborted) {
-    throw new DevclusterError('CANCELLED', `interrupted: snapshot ${name} was not kept; every node runs on as before`, { hint: `run \`devcluster snapshot save ${name}\` again` });
+    throw new InterruptedError(`interrupted: snapshot ${name} was not kept; every node runs on as before`, { hint: `run \`devcluster snapshot save ${name}\` again` });
   }
   const record: SnapshotRecord = { version: 1, name, provider: provider.name, method: method.id, savedAt: new Date(pausedAt).toISOString(), nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role })), stacked, pausedMs };
   await writeRecord(stateDir, record);
