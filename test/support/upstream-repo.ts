@@ -8,15 +8,29 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
 export type UpstreamProject = 'devstack' | 'grenade';
 
-/** The shared bundle beside the repository (CI) and opendev's URL (a user's machine). */
-export const sharedBundle = (project: UpstreamProject): string => resolve(import.meta.dirname, '..', '..', '..', 'shared', 'upstream', `${project}.bundle`);
+/**
+ * The shared bundle: `shared/upstream/<project>.bundle` beside the repository or beside any folder above
+ * it, else in /work/shared (this project's build machines keep it there, wherever CI clones the
+ * repository); the first that exists, or the one beside the repository. Then opendev's URL (a user's machine).
+ */
+export const sharedBundle = (project: UpstreamProject): string => {
+  const file = join('shared', 'upstream', `${project}.bundle`);
+  const beside = resolve(import.meta.dirname, '..', '..', '..', file);
+  const candidates: string[] = [];
+  for (let dir = resolve(import.meta.dirname, '..', '..', '..'); ; dir = dirname(dir)) {
+    candidates.push(join(dir, file));
+    if (dirname(dir) === dir) break;
+  }
+  candidates.push(join('/work', file));
+  return candidates.find((c) => existsSync(c)) ?? beside;
+};
 export const upstreamUrl = (project: UpstreamProject): string => `https://opendev.org/openstack/${project}`;
 
 /** The repositories to try, in order: $DEVCLUSTER_<PROJECT>_REPO alone, else the bundle (if any), then the URL. */

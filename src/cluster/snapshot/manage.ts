@@ -8,6 +8,7 @@ import type { Ctx } from '../../events.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { SnapshotDriver, SnapshotMethod } from '../../providers/snapshot.js';
 import { withCluster, type Operation } from '../operation.js';
+import { driverOf } from './driver.js';
 import { checkSnapshotName, readRecord, recordNames, removeRecord, shapeChange } from './records.js';
 
 export interface SnapshotListing {
@@ -74,8 +75,7 @@ export async function listIn(op: Operation, driver: SnapshotDriver, ctx: Ctx): P
 
 export function listSnapshots(loaded: LoadedConfig, ctx: Ctx): Promise<ListResult> {
   return withCluster(loaded, { mode: 'look', lock: false }, ctx, async (op) => {
-    const driver = op.provider.snapshots;
-    if (!driver) throw new DevclusterError('SNAPSHOT_FAILED', `the ${op.provider.name} provider cannot take snapshots`, { hint: 'use provider: libvirt or virtualbox' });
+    const driver = driverOf(op.provider);
     return listIn(op, driver, ctx);
   });
 }
@@ -84,8 +84,7 @@ export function listSnapshots(loaded: LoadedConfig, ctx: Ctx): Promise<ListResul
 export function deleteSnapshot(loaded: LoadedConfig, name: string, ctx: Ctx): Promise<{ freedBytes: number }> {
   return withCluster(loaded, { mode: 'look', lock: true }, ctx, async (op) => {
     checkSnapshotName(name);
-    const driver = op.provider.snapshots;
-    if (!driver) throw new DevclusterError('SNAPSHOT_FAILED', `the ${op.provider.name} provider cannot take snapshots`, { hint: 'use provider: libvirt or virtualbox' });
+    const driver = driverOf(op.provider);
     const listing = (await listIn(op, driver, ctx)).snapshots.find((s) => s.name === name);
     if (!listing) throw new DevclusterError('SNAPSHOT_NOT_FOUND', `cluster ${op.plan.name} has no snapshot ${name}`, { hint: '`devcluster snapshot list` shows what there is' });
     await removeParts(op, driver, name, ctx);

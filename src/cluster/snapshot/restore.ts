@@ -13,7 +13,7 @@ import type { Ctx } from '../../events.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { withCluster, type Operation } from '../operation.js';
 import { checkSnapshotName, readRecord, shapeChange, type SnapshotRecord } from './records.js';
-import { driverOf } from './save.js';
+import { driverOf } from './driver.js';
 import { stepClock, waitForServices, type ClockResult } from './settle.js';
 
 /** Budget for bringing every node back (reading memory images) before the restore is declared failed. */

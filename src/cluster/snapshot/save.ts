@@ -15,6 +15,7 @@ import { formatBytes } from '../../config/units.js';
 import { withCluster, type Operation } from '../operation.js';
 import { checkSnapshotName, readRecord, writeRecord, type SnapshotRecord } from './records.js';
 import { removeParts } from './manage.js';
+import { driverOf } from './driver.js';
 
 /** What a save needs beyond the nodes' memory: disk layers and the images' headers. */
 export const SAVE_OVERHEAD_BYTES = 512 * 1024 ** 2;
@@ -30,12 +31,6 @@ export interface SaveResult {
   record: SnapshotRecord;
   parts: NodeSnapshot[];
   tookMs: number;
-}
-
-/** The provider's snapshot driver, or a clear refusal. */
-export function driverOf(provider: Provider): SnapshotDriver {
-  if (!provider.snapshots) throw new DevclusterError('SNAPSHOT_FAILED', `the ${provider.name} provider cannot take snapshots`, { hint: 'use provider: libvirt or virtualbox' });
-  return provider.snapshots;
 }
 
 /** Every node of the plan must exist and run (or be paused); else NODE_NOT_RUNNING naming them. */
