@@ -35,7 +35,8 @@ function forcesDistro(localConf: string): boolean {
  */
 export function checkDistro(config: Config, branch: string, branchField: string): { issue?: ConfigIssue; note?: string } {
   const image = config.image;
-  const forced = forcesDistro(config.devstack.local_conf.controller) && forcesDistro(config.devstack.local_conf.compute);
+  const lc = config.devstack.local_conf;
+  const forced = config.nodes.every((n) => forcesDistro(lc.nodes[n.name] ?? (n.role === 'controller' ? lc.controller : lc.compute)));
   if (typeof image !== 'string') return { note: `the image at ${image.url} is not one devcluster knows, so whether DevStack ${branch} supports its distro is not checked` };
   const supported = SUPPORTED_DISTROS[branch];
   const distro = CATALOG[image].distro;
@@ -51,7 +52,7 @@ export function checkDistro(config: Config, branch: string, branchField: string)
       path: ['image'],
       message:
         `image ${image} (DISTRO ${distro}) is refused by stack.sh of ${branchField} ${branch}: it dies unless DISTRO matches SUPPORTED_DISTROS "${supported.pattern}" (stack.sh:${supported.line}); ` +
-        `use ${fits.length > 0 ? fits.join(' or ') : 'another image'}, another branch, or FORCE=yes in devstack.local_conf of both roles to try anyway`,
+        `use ${fits.length > 0 ? fits.join(' or ') : 'another image'}, another branch, or FORCE=yes in every node's devstack.local_conf to try anyway`,
     },
   };
 }
@@ -153,6 +154,16 @@ export function checkRules(config: Config): ConfigIssue[] {
       path: ['network', 'bridge_interface'],
       message: 'bridge_interface is only used in bridged mode: remove it, or set network.mode: bridged',
     });
+  }
+
+  const nodeNames = nodes.map((n) => n.name);
+  for (const name of Object.keys(config.devstack.local_conf.nodes)) {
+    if (!nodeNames.includes(name)) {
+      issues.push({
+        path: ['devstack', 'local_conf', 'nodes', name],
+        message: `no node is named "${name}" (nodes: ${nodeNames.join(', ')}): use a node's name, or controller/compute above for a whole role`,
+      });
+    }
   }
 
   const { enable, disable } = config.devstack.services;

@@ -192,7 +192,14 @@ export const configSchema = z
           .default({})
           .describe('project → local path, or a Gerrit ref refs/changes/NN/CHANGE/PATCHSET'),
         local_conf: z
-          .strictObject({ controller: z.string().default(''), compute: z.string().default('') })
+          .strictObject({
+            controller: z.string().default(''),
+            compute: z.string().default(''),
+            nodes: z
+              .record(z.string(), z.string())
+              .default({})
+              .describe("node name → local.conf text used on that node instead of its role's (a compute that differs from the others)"),
+          })
           .prefault({}),
         passwords: z
           .strictObject({

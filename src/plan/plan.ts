@@ -95,7 +95,8 @@ export interface ClusterPlan {
     journal: boolean;
     services: ServicePlan;
     sources: Record<string, string>;
-    localConf: { controller: string; compute: string };
+    /** Extra local.conf text per role; `nodes` replaces its role's text for that node. */
+    localConf: { controller: string; compute: string; nodes: Record<string, string> };
     passwords: Record<PasswordName, string>;
     /** Grenade mode: the branches (to defaults to branch), grenade's repo, extra localrc lines. */
     grenade?: { from: string; to: string; repo: string; localrc: Record<string, string> };
@@ -225,7 +226,7 @@ export function buildPlan(config: Config, userKeys: readonly PublicKey[], secret
       journal: config.devstack.journal,
       services: planServices(config.devstack.layer, config.devstack.services, config.devstack.plugins),
       sources: { ...config.devstack.sources },
-      localConf: { ...config.devstack.local_conf },
+      localConf: { ...config.devstack.local_conf, nodes: { ...config.devstack.local_conf.nodes } },
       passwords,
       ...grenadePlan(config),
     },

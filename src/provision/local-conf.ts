@@ -122,6 +122,11 @@ export function volumeBackingFileSize(diskBytes: number): string {
   return `${Math.max(1, Math.min(30, Math.floor(diskBytes / GIB / 2)))}G`;
 }
 
+/** The user's local.conf text for `node`: its own (devstack.local_conf.nodes) when it has one, else its role's. */
+export function nodeExtraLocalConf(ds: ClusterPlan['devstack'], node: Pick<NodePlan, 'name' | 'role'>): string {
+  return ds.localConf.nodes[node.name] ?? (node.role === 'controller' ? ds.localConf.controller : ds.localConf.compute);
+}
+
 export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: LocalConfOptions): string {
   const controller = plan.nodes.find((n) => n.name === plan.controller) as NodePlan;
   const ds = plan.devstack;
@@ -178,7 +183,7 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
       'NOVA_VNC_ENABLED=True',
       'VNCSERVER_LISTEN=$HOST_IP',
       'VNCSERVER_PROXYCLIENT_ADDRESS=$HOST_IP',
-      `NOVNCPROXY_URL=${novncScheme(ds.localConf.controller)}://${controller.ip}:6080/vnc_lite.html`,
+      `NOVNCPROXY_URL=${novncScheme(nodeExtraLocalConf(ds, controller))}://${controller.ip}:6080/vnc_lite.html`,
       'ENABLE_CHASSIS_AS_GW=False',
       `ENABLED_SERVICES=${ds.services.compute.join(',')}`,
     );
@@ -218,6 +223,6 @@ export function renderLocalConf(plan: ClusterPlan, node: NodePlan, options: Loca
     // After the plugins: their settings' enable_service skips what DISABLED_SERVICES names.
     lines.push(`disable_service ${ds.services.computeDisabled.join(' ')}`);
   }
-  const extra = node.role === 'controller' ? ds.localConf.controller : ds.localConf.compute;
+  const extra = nodeExtraLocalConf(ds, node);
   return mergeLocalConf([{ header: LOCALRC, lines }], parseMetaSections(extra));
 }

@@ -177,11 +177,22 @@ describe('generateConfig', () => {
     expect(generated.warnings).toContain('grenade localrc: left out SAVE_DIR="{{ devstack_bases.shared }}/save": it holds an Ansible template only the gate could fill');
   });
 
-  it('warns about template lines it cannot fill and computes whose local.conf differs', () => {
-    const three: GateBuild = { ...BUILD, nodes: [...BUILD.nodes, { name: 'compute2', label: 'ubuntu-noble', privateIpv4: '10.209.0.42', groups: ['subnode'] }] };
-    const generated = generateConfig(input({ build: three, gateLocalConfs: new Map([...input().gateLocalConfs, ['compute2', `${COMPUTE_CONF}EXTRA=1\n`]]) }));
+  it('warns about template lines it cannot fill', () => {
+    const generated = generateConfig(input());
     expect(generated.warnings).toContain('compute1: left out "ODD="{{ some_unknown_var }}"": it holds an Ansible template only the gate could fill');
-    expect(generated.warnings).toContain("compute2's local.conf differs from compute1's; devcluster has one per role, so compute2 gets compute1's");
+  });
+
+  it("gives a compute whose local.conf differs from the first compute's its own, and each node stacks with the job's", async () => {
+    const three: GateBuild = { ...BUILD, nodes: [...BUILD.nodes, { name: 'compute2', label: 'ubuntu-noble', privateIpv4: '10.209.0.42', groups: ['subnode'] }] };
+    const generated = generateConfig(input({ build: three, gateLocalConfs: new Map([...input().gateLocalConfs, ['compute2', `${COMPUTE_CONF}NOVA_CPU_CELL="2"\n`]]) }));
+    expect(generated.rewrites).toContain("local.conf: compute2's differs from compute1's in the job, so it is compute2's own (devstack.local_conf.nodes.compute2)");
+    const loaded = await validate(generated.text);
+    expect(Object.keys(loaded.config.devstack.local_conf.nodes)).toEqual(['compute2']);
+    const plan = buildPlan(loaded.config, loaded.userKeys, completeSecrets(loaded.config.name, loaded.config.nodes.map((n) => n.name)));
+    const rendered = (name: string) => renderLocalConf(plan, plan.nodes.find((n) => n.name === name) ?? expect.unreachable(name), { libvirtType: 'qemu' });
+    expect(rendered('compute2')).toContain('NOVA_CPU_CELL="2"');
+    expect(rendered('compute2')).toContain('MY_PEER="192.168.150.10:5000"');
+    expect(rendered('compute1')).not.toContain('NOVA_CPU_CELL');
   });
 });
 

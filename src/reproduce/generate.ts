@@ -337,14 +337,15 @@ export function generateConfig(input: GenerateInput): Generated {
   }
   for (const why of dropped) rewrites.push(`local.conf, left out: ${why}`);
 
-  // The config holds one local.conf per role: the first compute's speaks for all.
+  // The config holds one local.conf per role, the first compute's; a compute whose own differs
+  // gets it as devstack.local_conf.nodes.NAME (which replaces its role's text on that node).
   const computeConf = computes.length > 0 ? (carried.get((computes[0] as GateNode).name) ?? '') : '';
+  const perNode = new Map<string, string>();
   for (const other of computes.slice(1)) {
     const text = carried.get(other.name);
-    if (text !== undefined && text !== computeConf) {
-      warnings.push(`${other.name}'s local.conf differs from ${(computes[0] as GateNode).name}'s; devcluster has one per role, so ${other.name} gets ${(computes[0] as GateNode).name}'s`);
-    }
+    if (text !== undefined && text !== computeConf) perNode.set(other.name, text);
   }
+  for (const name of perNode.keys()) rewrites.push(`local.conf: ${name}'s differs from ${(computes[0] as GateNode).name}'s in the job, so it is ${name}'s own (devstack.local_conf.nodes.${name})`);
   let controllerConf = carried.get(controller.name) ?? '';
   let computeText = computeConf;
   // Grenade runs stack.sh only on the old side (from_branch); devcluster's config check reads the
@@ -353,8 +354,9 @@ export function generateConfig(input: GenerateInput): Generated {
   if (input.grenade && stackRefuses(input.image, input.grenade.toBranch) === true && stackRefuses(input.image, input.grenade.fromBranch) === false) {
     controllerConf = mergeIntoLocalrc(controllerConf, 'FORCE=yes\n');
     computeText = mergeIntoLocalrc(computeText, 'FORCE=yes\n');
+    for (const [name, text] of perNode) perNode.set(name, mergeIntoLocalrc(text, 'FORCE=yes\n'));
     rewrites.push(
-      `local.conf, added: FORCE=yes on both roles: grenade runs stack.sh only on ${input.grenade.fromBranch}, which supports ${input.image}; devcluster's config check reads ${input.grenade.toBranch}, whose stack.sh would not`,
+      `local.conf, added: FORCE=yes on every node: grenade runs stack.sh only on ${input.grenade.fromBranch}, which supports ${input.image}; devcluster's config check reads ${input.grenade.toBranch}, whose stack.sh would not`,
     );
   }
   // devcluster uploads images after stack.sh and so turns stack.sh's download off; the gate's
@@ -383,6 +385,7 @@ export function generateConfig(input: GenerateInput): Generated {
     local_conf: {
       controller: controllerExtra === '' ? controllerConf : mergeIntoLocalrc(controllerConf, controllerExtra),
       compute: computeText,
+      ...(perNode.size === 0 ? {} : { nodes: Object.fromEntries(perNode) }),
     },
   };
   const config: Record<string, unknown> = {
