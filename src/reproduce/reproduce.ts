@@ -13,6 +13,7 @@ import { jobStart, openBuild, readNodeFile, type BuildSource, type SourceOptions
 import { clusterAddresses, generateConfig, nodeRoles, type Generated, type HostSize } from './generate.js';
 import { compareLocalConf, gateLocalConfs, rewritesFor, type LocalConfComparison } from './local-conf.js';
 import { pyStr } from './python-str.js';
+import { readOverlay } from './overlay.js';
 import { configSources, resolveSources, type ResolvedSource } from './sources.js';
 
 /**
@@ -25,6 +26,8 @@ const CLUSTER_MTU = 1500;
 export interface ReproduceOptions extends SourceOptions {
   /** --image: the image for every node instead of the one the nodepool label names. */
   image?: string;
+  /** --with FILE: settings of the user's laid over the generated config (overlay.ts). */
+  withFile?: string;
   host: HostSize;
   /**
    * --sources: rebuild every project of the build into `cacheDir` (sources.ts: exact at the job's
@@ -99,11 +102,15 @@ function checkImage(name: string): string {
 
 export async function reproduceBuild(sourceArg: string, options: ReproduceOptions): Promise<Reproduction> {
   const image = options.image === undefined ? undefined : checkImage(options.image);
+  const overlay = options.withFile === undefined ? undefined : { file: options.withFile, value: await readOverlay(options.withFile) };
   const opened = await openBuild(sourceArg, options);
   const build = parseInventory(opened.inventory.text);
   assertDevstackJob(build);
   const { controller, computes } = nodeRoles(build.nodes);
-  const addresses = Object.fromEntries(clusterAddresses(build.nodes));
+  // A network --with sets decides the addresses, which local.conf lines (MY_PEER=…) carry too.
+  const network = overlay?.value.network;
+  const cidr = typeof network === 'object' && network !== null && 'cidr' in network && typeof network.cidr === 'string' ? network.cidr : undefined;
+  const addresses = Object.fromEntries(clusterAddresses(build.nodes, cidr));
   const rewrites = rewritesFor(build);
 
   const checks: LocalConfCheck[] = [];
@@ -168,6 +175,8 @@ export async function reproduceBuild(sourceArg: string, options: ReproduceOption
     host: options.host,
     ...(grenade === undefined ? {} : { grenade }),
     ...(sourceInput ?? {}),
+    ...(overlay === undefined ? {} : { overlay }),
+    ...(cidr === undefined ? {} : { cidr }),
   });
   generated.warnings.unshift(...warnings);
   for (const { node, template } of unresolved) generated.warnings.push(`${node}: the job's variables hold ${template}, which only the gate could fill`);

@@ -118,6 +118,36 @@ describe('devcluster reproduce', () => {
     expect(await readFile(join(work, 'trees/openstack/devstack/CHANGE.txt'), 'utf8')).toBe('under test\n');
   });
 
+  it('--with FILE: your settings laid over the config, nodes matched by name; a node the build lacks or an invalid value writes nothing', async () => {
+    await writeFile(join(work, 'mine.yaml'), 'name: mine\nnetwork: { cidr: 192.168.166.0/24 }\nnodes:\n  - { name: compute1, memory: 2GiB }\n');
+    const result = await run('reproduce', server.logs, '--out', 'with.yaml', '--with', 'mine.yaml');
+    expect(result.code, result.err).toBe(0);
+    expect(result.err).toContain('note: from mine.yaml: nodes.compute1.memory, name, network');
+    const text = await readFile(join(work, 'with.yaml'), 'utf8');
+    expect(text).toContain(`# Yours, from ${join(work, 'mine.yaml')} (--with), laid over what the lines above describe:`);
+    const config = parse(text) as { name: string; nodes: Array<{ name: string; ip: string; memory: string; cpus: number }>; network: { cidr: string }; devstack: { local_conf: { compute: string } } };
+    expect(config.name).toBe('mine');
+    expect(config.network.cidr).toBe('192.168.166.0/24');
+    expect(config.nodes.map((n) => `${n.name} ${n.ip} ${n.memory}`)).toEqual(['controller 192.168.166.10 8GiB', 'compute1 192.168.166.11 2GiB']);
+    // The network it sets decides the addresses, in the nodes and in the local.conf lines that carry them.
+    expect(result.err).toContain('note: addresses, gate → devcluster: 10.209.33.17 → 192.168.166.10, 10.209.33.94 → 192.168.166.11');
+    expect(config.devstack.local_conf.compute).toContain('enable_service n-cpu');
+    expect(text).not.toContain('192.168.150.');
+    expect((await run('config', 'validate', '-c', 'with.yaml')).code).toBe(0);
+
+    await writeFile(join(work, 'bad.yaml'), 'nodes:\n  - { name: compute9, memory: 2GiB }\n');
+    const unknown = await run('reproduce', server.logs, '--out', 'bad-out.yaml', '--with', 'bad.yaml');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain(`--with ${join(work, 'bad.yaml')}: nodes[0] names compute9, which the build does not have (the build's nodes: controller, compute1)`);
+    // A value the config check refuses names the field; nothing is written.
+    await writeFile(join(work, 'bad.yaml'), 'nodes: [{ name: compute1, ip: 192.168.150.99 }]\nnetwork: { cidr: 192.168.170.0/24 }\n');
+    const invalid = await run('reproduce', server.logs, '--out', 'bad-out.yaml', '--with', 'bad.yaml');
+    expect(invalid.code).toBe(2);
+    expect(invalid.err).toContain('not written: the generated config with bad.yaml laid over');
+    expect(invalid.err).toMatch(/nodes\[1\]\.ip \(node compute1\): 192\.168\.150\.99 is outside network\.cidr 192\.168\.170\.0\/24/);
+    await expect(stat(join(work, 'bad-out.yaml'))).rejects.toThrow();
+  });
+
   it('refuses to overwrite a file unless --force, which keeps it as .bak', async () => {
     await writeFile(join(work, 'devcluster.yaml'), 'name: mine\n');
     const refused = await run('reproduce', server.logs);

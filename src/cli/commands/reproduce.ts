@@ -45,12 +45,13 @@ export function registerReproduce(program: Command, io: CliIO): void {
     .option('--out <file>', 'where to write the config (default: -c FILE, else ./devcluster.yaml)')
     .option('--force', 'replace an existing file (it is kept as FILE.bak)')
     .option('--image <name>', `the image of every node instead of the one the nodepool label names (${IMAGE_NAMES.join(', ')})`)
+    .option('--with <file>', 'a YAML file of your own settings laid over the generated config (image, network, node sizes by name, devstack.repo, …)')
     .option('--sources <dir>', "rebuild every project of the build in DIR (the job's commit, or its branch plus the changes under test) and use those trees")
     .option('--git-base <url>', `with --sources: where the projects' branches are cloned from (a URL or a local folder; default ${DEFAULT_GIT_BASE})`)
     .option('--gerrit-base <url>', `with --sources: where the changes' refs/changes/… are fetched from (default ${DEFAULT_GERRIT_BASE})`)
     .option('--host-base <host=url>', 'with --sources: where projects of another host come from (github.com=DIR for novnc/novnc); repeatable', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--up', 'then bring the cluster up, as `devcluster up` does')
-    .action(async (source: string, opts: { out?: string; force?: boolean; image?: string; up?: boolean; sources?: string; gitBase?: string; gerritBase?: string; hostBase: string[] }, command: Command) => {
+    .action(async (source: string, opts: { out?: string; force?: boolean; image?: string; with?: string; up?: boolean; sources?: string; gitBase?: string; gerritBase?: string; hostBase: string[] }, command: Command) => {
       const home = io.env.HOME ?? homedir();
       if (opts.sources === undefined && (opts.gitBase !== undefined || opts.gerritBase !== undefined || opts.hostBase.length > 0)) {
         throw new DevclusterError('USAGE_INVALID', '--git-base, --gerrit-base and --host-base only count with --sources', { hint: 'add --sources DIR, the folder to rebuild the projects in' });
@@ -74,6 +75,7 @@ export function registerReproduce(program: Command, io: CliIO): void {
         env: io.env,
         host: { memoryBytes: totalmem(), cpus: cpus().length },
         ...(opts.image === undefined ? {} : { image: opts.image }),
+        ...(opts.with === undefined ? {} : { withFile: resolve(io.cwd, expandHome(opts.with, home)) }),
         ...(opts.sources === undefined
           ? {}
           : {
@@ -87,7 +89,9 @@ export function registerReproduce(program: Command, io: CliIO): void {
       });
       const { generated, build } = result;
       // Read back exactly as `config validate` will, before anything is written.
-      const loaded = await parseConfigText(generated.text, { file: target, baseDir: dirname(target), home, agentSocket: io.env.SSH_AUTH_SOCK });
+      // With --with, a problem may be the user's file's: the name says the text is both.
+      const shown = opts.with === undefined ? target : `${target} (not written: the generated config with ${opts.with} laid over)`;
+      const loaded = await parseConfigText(generated.text, { file: shown, baseDir: dirname(target), home, agentSocket: io.env.SSH_AUTH_SOCK });
       if (await exists(target)) await rename(target, `${target}.bak`);
       await atomicWrite(target, generated.text, 0o600);
       const config = loaded.config;
@@ -100,6 +104,7 @@ export function registerReproduce(program: Command, io: CliIO): void {
       for (const rebuilt of result.sources ?? []) io.out(`source ${describeSource(rebuilt)}`);
       for (const rewrite of generated.rewrites) io.err(`note: ${rewrite}`);
       for (const warning of generated.warnings) io.err(`warning: ${warning}`);
+      if (generated.laid.length > 0) io.err(`note: from ${opts.with ?? ''}: ${generated.laid.join(', ')}`);
       if (opts.up) await runUp(loaded, { bootTimeout: '900', stackTimeout: '7200', provision: true, wait: true }, io);
     });
 }
