@@ -450,11 +450,12 @@ describe('the real stack.sh of three DevStack branches on the default cluster, u
         expect(r.exitCode, `provision --from images: ${r.stderr}`).toBe(0);
         return (Date.now() - started) / 1000;
       };
+      // One run: that a second one writes nothing is shown with the same real client and stand-in on
+      // the host (test/post-stack-openstack.host.test.ts), where it costs seconds, not the ~80 s of
+      // eight more client starts under TCG here.
       const first = await provisionRun();
       const after = await api.state();
-      const served = (await api.requests()).length;
-      const second = await provisionRun();
-      console.log(`post-stack on ${branch}: provision --from images ${first.toFixed(0)} s, again ${second.toFixed(0)} s`);
+      console.log(`post-stack on ${branch}: provision --from images ${first.toFixed(0)} s`);
 
       // One image per name, active, public, with the bytes of the file.
       const sha = createHash('sha256').update(readFileSync(qcow)).digest('hex');
@@ -481,11 +482,7 @@ describe('the real stack.sh of three DevStack branches on the default cluster, u
       }
       expect(opened('alt_demo')).toEqual([]);
       const writes = (from: number) => (async () => (await api.requests()).slice(from).filter((q) => q.method !== 'GET' && q.method !== 'HEAD' && !(q.method === 'POST' && q.path.startsWith('/identity/v3/auth/tokens'))).map((q) => `${q.method} ${q.path} ${q.status}`))();
-      expect((await writes(0)).length, 'the first run wrote nothing').toBeGreaterThan(0);
-
-      // The second run: nothing changes, nothing is written.
-      expect(await api.state()).toEqual(after);
-      expect(await writes(served)).toEqual([]);
+      expect((await writes(0)).length, 'the run wrote nothing').toBeGreaterThan(0);
     } finally {
       await api.stop();
     }
@@ -502,7 +499,7 @@ describe('the real stack.sh of three DevStack branches on the default cluster, u
 
     // On the first branch's tree, before the next branch replaces it.
     if (branch === BRANCHES[0]) {
-      it('post-stack: the real openstackclient with DevStack\'s openrc makes one image, admin\'s and demo\'s keypairs, icmp and tcp/22 (IPv4 and IPv6) in each default group; a second run writes nothing', async () => {
+      it('post-stack: the real openstackclient with DevStack\'s openrc makes one image, admin\'s and demo\'s keypairs, icmp and tcp/22 (IPv4 and IPv6) in each default group', async () => {
         await checkPostStack(branch);
       }, 15 * 60_000);
     }
