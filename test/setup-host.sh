@@ -2,7 +2,8 @@
 # What the tests need on the host, installed and built here so `npm test` works on a fresh machine:
 # the Debian packages (qemu, the ISO tool, cloud-init for `cloud-init schema`, sshd, the image
 # builder's tools, the real openstackclient that post-stack.sh runs against the OpenStack API
-# stand-in) and the test cloud image (rebuilt only when its recipe changes).
+# stand-in, systemd-journal-remote that turns export-format journals into journal files) and the
+# test cloud image (rebuilt only when its recipe changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,7 @@ log() { printf '[setup-host] %s\n' "$*" >&2; }
 
 packages=(qemu-system-x86 qemu-utils xorriso cloud-init openssh-server openssh-client openssl git
   mmdebstrap extlinux e2fsprogs python3-yaml python3-jinja2 shellcheck iproute2 sudo
-  python3-openstackclient)
+  python3-openstackclient systemd-journal-remote)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
