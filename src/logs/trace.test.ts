@@ -64,6 +64,7 @@ const UNRELATED: Spec[] = [
 function tag(message: string): string {
   return message.slice(message.lastIndexOf(']') + 2);
 }
+// eslint-disable-next-line no-control-regex -- DevStack's colour escapes
 const TAGS = RELATED.map((s) => tag(s.message.toString().replace(/\u001b\[[0-9;]*m/g, '')));
 
 function exportEntry(s: Spec): ExportEntry {
