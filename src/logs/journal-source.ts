@@ -8,6 +8,8 @@
  *
  * journalctl's exit status: 1 with nothing on stderr is "no entry" for `-g` (systemd 252 and 255 do
  * so); any other failure is the node's, with journalctl's words. A bad --since is the user's (USAGE_INVALID).
+ * On a node the query's arguments reach journalctl through xargs, so that sudo's own log line (in the
+ * journal being searched) holds no request id.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
@@ -69,7 +71,11 @@ export function sshJournalSource(node: string, session: (signal: AbortSignal) =>
   return {
     node,
     async read(queries, signal) {
-      const commands = queries.map((q) => `sudo -n journalctl ${[...JOURNALCTL_BASE, ...q].map(shellQuote).join(' ')} 2>&1; echo "${EXIT_MARK}$?"`);
+      // The ids go through xargs's stdin, not sudo's command line: sudo logs its command line to the
+      // journal, where the next query (or the next trace) would find the ids in it.
+      const commands = queries.map(
+        (q) => `printf '%s\\0' ${q.map(shellQuote).join(' ')} | sudo -n xargs -0 journalctl ${JOURNALCTL_BASE.map(shellQuote).join(' ')} 2>&1; echo "${EXIT_MARK}$?"`,
+      );
       const s = await session(signal);
       const r = await s.run(commands.join('; '), { signal, timeoutMs: REMOTE_BUDGET_MS, what: 'journalctl', tailLines: 10 });
       const entries: JournalEntry[] = [];
@@ -81,7 +87,8 @@ export function sshJournalSource(node: string, session: (signal: AbortSignal) =>
           if (entry) entries.push(entry);
         } else if (line.startsWith(EXIT_MARK)) {
           const code = Number(line.slice(EXIT_MARK.length));
-          if (code !== 0 && !(code === 1 && errors.length === 0)) throw journalctlFailure(node, code, errors);
+          // xargs exits 123 when journalctl exited 1–125: for `-g`, 1 with no words is "nothing matched".
+          if (code !== 0 && !((code === 1 || code === 123) && errors.length === 0)) throw journalctlFailure(node, code === 123 ? 1 : code, errors);
           errors = [];
           done += 1;
         } else if (line.trim() !== '') errors.push(line);
