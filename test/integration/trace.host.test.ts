@@ -11,11 +11,12 @@
  * clock stepped 7 s ahead for the test (and back after). `trace` must return exactly the request's
  * entries in their true order, following the global id into the local ids on the other nodes; and
  * `trace --from` on a folder of the same nodes' journal exports (the gate's layout, with the clocks)
- * the same. Leaves the cluster as it was: the clock stepped back, the transient units gone, no file left.
+ * the same; a node the config names but the cluster lacks gets a line and the rest is traced.
+ * Leaves the cluster as it was: the clock stepped back, the transient units gone, no file left.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -230,9 +231,18 @@ describe('trace on real journald across three nodes, one clock off by seconds', 
     expect(r.stderr).toMatch(new RegExp(`clocks against the host, subtracted: controller [+-]\\d+\\.\\d{3} s \\(±\\d+ ms\\), ${SKEWED} `));
   });
 
-  it('from a local id, as text: the same entries; a --since after them (with spaces, quoted to journalctl) holds none', async () => {
-    const text = await cluster.run('trace', L4);
+  it('from a local id, as text, with a node that is not there: the same entries and a line for it; a --since after them (with spaces, quoted to journalctl) holds none', async () => {
+    // The shared cluster's config plus a compute3 that was never made (same folder: same state, same keys).
+    const extra = join(cluster.work, `trace-${RUN}.yaml`);
+    writeFileSync(extra, readFileSync(join(cluster.work, 'devcluster.yaml'), 'utf8').replace(/^( {2}- \{ name: compute2, .*)$/m, '$1\n  - { name: compute3, role: compute, cpus: 1, memory: 1GiB, disk: 8GiB }'));
+    let text: Awaited<ReturnType<SharedCluster['run']>>;
+    try {
+      text = await cluster.run('-c', extra, 'trace', L4);
+    } finally {
+      rmSync(extra, { force: true });
+    }
     expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stderr).toContain('compute3: not traced: it does not exist');
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines.map((l) => l.slice(l.lastIndexOf(']') + 2))).toEqual(EXPECTED.map((e) => e.text));
     expect(lines[0]).toMatch(new RegExp(`^controller +trace-${RUN}-n-api +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z +INFO +INFO nova\\.api`));
