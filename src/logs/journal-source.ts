@@ -224,7 +224,7 @@ export async function openFolderJournals(dir: string, signal: AbortSignal, journ
         const journal = join(temp, `${node}.journal`);
         const unpack: Transform = (await isGzip(gz)) ? createGunzip() : new PassThrough();
         try {
-          await pipeline(createReadStream(gz), unpack, createWriteStream(exported), { signal });
+          await pipeline(createReadStream(gz), unpack, createWriteStream(exported), { signal: AbortSignal.any([signal, AbortSignal.timeout(CONVERT_BUDGET_MS)]) });
         } catch (error) {
           signal.throwIfAborted();
           throw new DevclusterError('USAGE_INVALID', `--from: ${gz} could not be read: ${(error as Error).message}`, { cause: error, hint: 'download it again; it should be gzip of `journalctl -o export`' });

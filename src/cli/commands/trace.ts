@@ -50,6 +50,13 @@ export function traceNotes(id: string, result: ClusterTrace): string[] {
   ];
 }
 
+/** The text timeline: node, unit, time, level, message in aligned columns; a message's further lines indented under it. */
+export function formatTrace(entries: readonly TracedEntry[]): string {
+  const table = formatTable(entries.map((t) => [t.entry.node, t.entry.unit, isoOf(t.hostTimeUs), levelOf(t.entry), t.entry.message.split('\n')[0] ?? '']));
+  const rows = table.split('\n');
+  return entries.map((t, i) => [rows[i] ?? '', ...t.entry.message.split('\n').slice(1).map((l) => `    ${l}`)].join('\n')).join('\n');
+}
+
 export function registerTrace(program: Command, io: CliIO): void {
   program
     .command('trace')
@@ -67,10 +74,6 @@ export function registerTrace(program: Command, io: CliIO): void {
         for (const t of result.entries) io.out(entryJson(t));
         return;
       }
-      if (result.entries.length === 0) return;
-      // A message of several lines: its first in the table, the rest indented under it.
-      const table = formatTable(result.entries.map((t) => [t.entry.node, t.entry.unit, isoOf(t.hostTimeUs), levelOf(t.entry), t.entry.message.split('\n')[0] ?? '']));
-      const rows = table.split('\n');
-      io.out(result.entries.map((t, i) => [rows[i] ?? '', ...t.entry.message.split('\n').slice(1).map((l) => `    ${l}`)].join('\n')).join('\n'));
+      if (result.entries.length > 0) io.out(formatTrace(result.entries));
     });
 }
