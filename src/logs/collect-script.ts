@@ -14,7 +14,7 @@
  *     worlddump-latest.txt, /etc/sudoers(.d), /etc/libvirt, /var/log/libvirt, /var/log/rabbitmq,
  *     /var/log/mysql, /var/log/openvswitch, /etc/resolv.conf; roles/devstack-project-conf: /etc/<project>
  *     and /etc/openstack into etc/; roles/capture-system-logs: dpkg-l.txt (or rpm-qa.txt), pip3-freeze.txt,
- *     df.txt, services.txt.
+ *     df.txt, services.txt (`systemctl list-units --all` here: the gate's `status --all` costs seconds).
  *   - zuul-jobs stage-output with devstack's extensions_to_txt (conf, log, localrc, stackenv, auto): a
  *     file `NAME.EXT` becomes `NAME_EXT.txt` (local.conf → local_conf.txt, nova.conf → nova_conf.txt).
  * Besides `logs/`, the stream holds `collect-notes.tsv`: `unit<TAB>UNIT` per devstack unit found, and
@@ -70,6 +70,8 @@ umask 077
 export LC_ALL=C SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 T=$(mktemp -d /tmp/devcluster-logs.XXXXXX) || { echo "cannot make a temporary folder in /tmp" >&2; exit 70; }
 trap 'rm -rf "$T"' EXIT
+# Stopped (Ctrl-C on the host stops the whole process group): the EXIT trap still removes the folder.
+trap 'exit 143' TERM INT HUP
 L=$T/logs
 NOTES=$T/collect-notes.tsv
 ERR=$T/.err
@@ -78,23 +80,26 @@ mkdir -p "$L"
 
 # A thing the gate would have that could not be read: one line for the README and the output.
 missing() { printf 'missing\\t%s\\t%s\\n' "$1" "$(printf '%s' "$2" | tr '\\t\\n' '  ' | cut -c1-300)" >>"$NOTES"; }
-why() { if [ -s "$ERR" ]; then head -c 300 "$ERR"; else printf '%s' "$1"; fi; }
+# why ERRFILE FALLBACK: what the command said on stderr, else the fallback.
+why() { if [ -s "$1" ]; then head -c 300 "$1"; else printf '%s' "$2"; fi; }
 
 # copy SRC DEST: a file that must be there (the stack's own files).
 copy() {
   if [ ! -e "$1" ]; then missing "$1" "no such file"; return; fi
-  cp -pL "$1" "$2" 2>"$ERR" || missing "$1" "$(why 'cp failed')"
+  cp -pL "$1" "$2" 2>"$ERR" || missing "$1" "$(why "$ERR" 'cp failed')"
 }
 # copy_if SRC DEST: a file or folder the gate copies when it exists.
 copy_if() {
   [ -e "$1" ] || return 0
-  cp -pRL "$1" "$2" 2>"$ERR" || missing "$1" "$(why 'cp failed')"
+  cp -pRL "$1" "$2" 2>"$ERR" || missing "$1" "$(why "$ERR" 'cp failed')"
 }
 # run_to FILE WHAT CMD…: a command's output as a file; a failure is noted, what it printed is kept.
+# Its own stderr file: run_to runs in background jobs too.
 run_to() {
-  local file=$1 what=$2
+  local file=$1 what=$2 err=$1.err
   shift 2
-  "$@" >"$file" 2>"$ERR" || missing "$what" "$(why "exit $?")"
+  "$@" >"$file" 2>"$err" || missing "$what" "$(why "$err" "exit $?")"
+  rm -f "$err"
 }
 
 collect_side() {
@@ -117,13 +122,29 @@ ${sides}
 
 # Every devstack unit: the gate's list-unit-files, plus loaded units (transient ones have no file).
 UNITS=$( { systemctl list-unit-files --no-legend --plain 'devstack@*' 2>/dev/null; systemctl list-units --all --no-legend --plain 'devstack@*' 2>/dev/null; } | awk '{print $1}' | grep -E '^devstack@.+\\.service$' | sort -u)
+
+# The slow, independent parts run as background jobs beside the screen files (each writes its own files;
+# notes are appended a line at a time).
+run_to "$L/devstack.journal" "the journal export (journalctl -o export)" journalctl -o export &
+{
+  run_to "$L/syslog.txt" "syslog.txt (journalctl -t kernel -t sudo)" journalctl -t kernel -t sudo --no-pager
+  if command -v dpkg >/dev/null; then run_to "$L/dpkg-l.txt" "dpkg-l.txt (dpkg -l)" dpkg -l
+  elif command -v rpm >/dev/null; then run_to "$L/rpm-qa.txt" "rpm-qa.txt (rpm -qa)" rpm -qa
+  else missing "dpkg-l.txt" "neither dpkg nor rpm on the node"; fi
+  # As capture-system-logs: only where python3 has pip (DevStack installs it; a node it never ran on may not).
+  if command -v python3 >/dev/null && python3 -c 'import pip' 2>/dev/null; then
+    run_to "$L/pip3-freeze.txt" "pip3-freeze.txt (python3 -m pip freeze)" python3 -m pip freeze
+  fi
+  timeout -s 9 60 df -h >"$L/df.txt" 2>/dev/null || true
+  # The gate's services.txt is \`systemctl status --all\`: seconds of a 1-vCPU guest's time, for unit
+  # states (here) and their last log lines (in the screen files and the journal).
+  systemctl list-units --all --no-pager >"$L/services.txt" 2>/dev/null || true
+} &
 for u in $UNITS; do
   printf 'unit\\t%s\\n' "$u" >>"$NOTES"
   name=\${u#devstack@}
   run_to "$L/screen-\${name%.service}.txt" "journal of $u" journalctl -o short-precise --no-pager --unit "$u"
 done
-run_to "$L/syslog.txt" "syslog.txt (journalctl -t kernel -t sudo)" journalctl -t kernel -t sudo --no-pager
-run_to "$L/devstack.journal" "the journal export (journalctl -o export)" journalctl -o export
 
 mkdir -p "$L/etc"
 for p in ${options.etcDirs.map(q).join(' ')}; do
@@ -134,15 +155,7 @@ for p in ${OPTIONAL_PATHS.map(q).join(' ')}; do
   copy_if "$p" "$L/\${p##*/}"
 done
 
-if command -v dpkg >/dev/null; then run_to "$L/dpkg-l.txt" "dpkg-l.txt (dpkg -l)" dpkg -l
-elif command -v rpm >/dev/null; then rpm -qa 2>"$ERR" | sort >"$L/rpm-qa.txt" || missing "rpm-qa.txt (rpm -qa)" "$(why 'rpm failed')"
-else missing "dpkg-l.txt" "neither dpkg nor rpm on the node"; fi
-# As capture-system-logs: only where python3 has pip (DevStack installs it; a node it never ran on may not).
-if command -v python3 >/dev/null && python3 -c 'import pip' 2>/dev/null; then
-  run_to "$L/pip3-freeze.txt" "pip3-freeze.txt (python3 -m pip freeze)" python3 -m pip freeze
-fi
-timeout -s 9 60 df -h >"$L/df.txt" 2>/dev/null || true
-systemctl status --all --no-pager >"$L/services.txt" 2>/dev/null || true
+wait
 
 # stage-output's rename, on everything copied (the gate's own names are kept).
 find "$L" -type f \\( ${exts} \\) -print0 | while IFS= read -r -d '' f; do
