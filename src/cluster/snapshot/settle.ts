@@ -26,7 +26,7 @@ export interface ClockResult {
 }
 
 /** Guest time minus host time (s), from one `date` round trip, taking the round trip's middle. */
-export async function measure(op: Operation, node: NodePlan, signal: AbortSignal): Promise<number> {
+async function measure(op: Operation, node: NodePlan, signal: AbortSignal): Promise<number> {
   const session = await op.session(node, { signal, budgetMs: 60_000 });
   const before = Date.now();
   const r = await session.run('date +%s.%N', { signal, timeoutMs: 15_000, what: 'date' });
