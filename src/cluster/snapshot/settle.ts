@@ -12,6 +12,7 @@ import { DevclusterError } from '../../errors.js';
 import type { Ctx } from '../../events.js';
 import type { NodePlan } from '../../plan/plan.js';
 import type { SnapshotDriver } from '../../providers/snapshot.js';
+import { measureClock } from '../clock.js';
 import type { Operation } from '../operation.js';
 
 /** A clock is left alone when within this of the host's. */
@@ -25,17 +26,6 @@ export interface ClockResult {
   via: 'agent' | 'ssh' | 'none';
 }
 
-/** Guest time minus host time (s), from one `date` round trip, taking the round trip's middle. */
-async function measure(op: Operation, node: NodePlan, signal: AbortSignal): Promise<number> {
-  const session = await op.session(node, { signal, budgetMs: 60_000 });
-  const before = Date.now();
-  const r = await session.run('date +%s.%N', { signal, timeoutMs: 15_000, what: 'date' });
-  const after = Date.now();
-  const guest = Number(r.stdout.trim());
-  if (r.code !== 0 || !Number.isFinite(guest)) throw new DevclusterError('SNAPSHOT_FAILED', `node ${node.name}: could not read its clock (date printed "${r.stdout.trim()}")`, { hint: `\`devcluster ssh ${node.name} -- date\`` });
-  return guest - (before + after) / 2000;
-}
-
 /** Step one node's clock to the host's, and say how far off it is then. */
 export async function stepClock(op: Operation, node: NodePlan, driver: SnapshotDriver, ctx: Ctx): Promise<ClockResult> {
   const { signal } = ctx;
@@ -45,7 +35,7 @@ export async function stepClock(op: Operation, node: NodePlan, driver: SnapshotD
   connecting.catch(() => undefined);
   if (driver.setClock && (await driver.setClock(op.plan, node, ctx))) via = 'agent';
   await connecting;
-  let offset = await measure(op, node, signal);
+  let offset = (await measureClock(op, node, signal, 'SNAPSHOT_FAILED')).offsetSeconds;
   for (let attempt = 0; attempt < 3 && Math.abs(offset) > CLOCK_TOLERANCE_S; attempt += 1) {
     const session = await op.session(node, { signal, budgetMs: 60_000 });
     // The host's time as the command starts, plus half the last round trip's cost, is what the guest sets.
@@ -53,7 +43,7 @@ export async function stepClock(op: Operation, node: NodePlan, driver: SnapshotD
     const r = await session.run(`sudo -n date -u -s @${epoch} >/dev/null`, { signal, timeoutMs: 15_000, what: 'date -s' });
     if (r.code !== 0) throw new DevclusterError('SNAPSHOT_FAILED', `node ${node.name}: could not set its clock: ${r.tail.join(' ').trim()}`, { hint: 'the stack user needs sudo without a password (devcluster gives it one)' });
     via = 'ssh';
-    offset = await measure(op, node, signal);
+    offset = (await measureClock(op, node, signal, 'SNAPSHOT_FAILED')).offsetSeconds;
   }
   return { node: node.name, offsetSeconds: offset, via };
 }
