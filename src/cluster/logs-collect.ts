@@ -23,9 +23,9 @@ import { shellQuote } from '../process/quote.js';
 import { run } from '../process/run.js';
 import { GRENADE_BASES, stackLayout } from '../provision/grenade.js';
 import { stateLayout, stepLogFile } from '../state/layout.js';
+// Task T's (branch i15-trace, commit 4d5e0a6, cherry-picked unchanged).
+import { measureClock } from './clock.js';
 import { withCluster, type Operation } from './operation.js';
-// TODO(lead): src/cluster/clock.ts (task T) takes measure() over; import it from there once merged.
-import { measure } from './snapshot/settle.js';
 
 /** Budget for reaching a node (the key exchange) and for its collect script (journal export included). */
 const CONNECT_BUDGET_MS = 60_000;
@@ -123,7 +123,7 @@ async function collectNode(op: Operation, node: NodePlan, dir: string, script: s
   }
   let offsetSeconds: number | undefined;
   try {
-    offsetSeconds = await measure(op, node, signal);
+    offsetSeconds = (await measureClock(op, node, signal)).offsetSeconds;
   } catch (error) {
     signal.throwIfAborted();
     base.missing.push({ what: "the node's clock offset", why: (error as Error).message });
