@@ -118,14 +118,14 @@ async function collectNode(op: Operation, node: NodePlan, dir: string, script: s
   try {
     session = await op.session(node, { signal, budgetMs: CONNECT_BUDGET_MS });
   } catch (error) {
-    signal.throwIfAborted();
+    if (signal.aborted) throw error;
     return skipped(`could not connect over SSH: ${(error as Error).message}`);
   }
   let offsetSeconds: number | undefined;
   try {
     offsetSeconds = (await measureClock(op, node, signal)).offsetSeconds;
   } catch (error) {
-    signal.throwIfAborted();
+    if (signal.aborted) throw error;
     base.missing.push({ what: "the node's clock offset", why: (error as Error).message });
   }
   ctx.report({ kind: 'phase', label: node.name, message: 'collecting logs' });
@@ -141,7 +141,7 @@ async function collectNode(op: Operation, node: NodePlan, dir: string, script: s
     bytes = r.stdoutBytes ?? Buffer.alloc(0);
     if (r.code !== 0 || bytes.length === 0) return skipped(`the collect script exited ${r.code}: ${r.tail.slice(-3).join(' ').trim() || 'no output'}`);
   } catch (error) {
-    signal.throwIfAborted();
+    if (signal.aborted) throw error;
     return skipped((error as Error).message);
   }
   const nodeDir = join(dir, node.name);
@@ -152,7 +152,7 @@ async function collectNode(op: Operation, node: NodePlan, dir: string, script: s
     await writeFile(tarball, bytes, { mode: 0o600 });
     await run('tar', ['-xzf', tarball, '-C', nodeDir, '--no-same-owner'], { signal, timeoutMs: 5 * 60_000, debianPackage: 'tar' });
   } catch (error) {
-    signal.throwIfAborted();
+    if (signal.aborted) throw error;
     return skipped(`what it sent could not be unpacked: ${(error as Error).message}`);
   } finally {
     await rm(tarball, { force: true });

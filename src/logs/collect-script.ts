@@ -70,8 +70,10 @@ umask 077
 export LC_ALL=C SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 T=$(mktemp -d /tmp/devcluster-logs.XXXXXX) || { echo "cannot make a temporary folder in /tmp" >&2; exit 70; }
 trap 'rm -rf "$T"' EXIT
-# Stopped (Ctrl-C on the host stops the whole process group): the EXIT trap still removes the folder.
-trap 'exit 143' TERM INT HUP
+# Stopped (Ctrl-C on the host signals the command's process group; the stack user cannot signal root's
+# processes, sudo relays it here): stop the background jobs too (the whole group, this shell ignoring
+# it), wait for them, and leave nothing behind (the copies hold passwords).
+trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; wait; exit 143' TERM INT HUP
 L=$T/logs
 NOTES=$T/collect-notes.tsv
 ERR=$T/.err

@@ -10,7 +10,9 @@
  *   with the node's devstack@ entries in it;
  * - exit 1 with LOGS_PARTIAL and a line naming compute2's local.conf; no password on stdout or stderr;
  *   the folder 0700; devcluster-clocks.json with every node's offset;
- * - a second collect into the same folder is refused and changes nothing.
+ * - a second collect into the same folder is refused and changes nothing;
+ * - cancelled while the nodes run their collect script: CANCELLED, and within seconds no staging folder
+ *   (it holds copies of local.conf) and no collect process is left on any node.
  * `logs` is F's command (src/cli/commands/logs.ts); until it is on main this file adds a plain `logs`
  * parent to the program for `collect` (the same registerLogsCollect call logs.ts makes).
  */
@@ -20,6 +22,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerLogsCollect } from '../../src/cli/commands/logs-collect.js';
+import { collectLogs } from '../../src/cluster/logs-collect.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { ProgressEvent } from '../../src/events.js';
+import { DevclusterError } from '../../src/errors.js';
 import { EXIT, reportError } from '../../src/cli/errors.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -177,6 +183,28 @@ describe('logs collect on the shared cluster (real guests)', () => {
     // the test's own round trip finds it (a process start on one side of it: within 2 s).
     for (const node of NODES) expect(Math.abs((clocks.nodes[node]?.offsetSeconds ?? 99) - (offsets[node] ?? -99)), node).toBeLessThan(2);
   });
+
+  it('cancelled while the nodes stage their logs: nothing of it is left on any node', async () => {
+    const loaded = await loadConfig({ configPath: join(cluster.work, 'devcluster.yaml'), cwd: cluster.work, home: cluster.work, agentSocket: undefined });
+    const abort = new AbortController();
+    let started = 0;
+    // Once every node runs its script, and a moment more (it takes seconds here), stop.
+    const report = (e: ProgressEvent) => {
+      if (e.kind === 'phase' && e.message === 'collecting logs' && ++started === NODES.length) setTimeout(() => abort.abort(new Error('test: Ctrl-C')), 1000);
+    };
+    const error = await collectLogs(loaded, { out: join(outer, 'cancelled'), cwd: cluster.work }, { signal: abort.signal, report }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DevclusterError);
+    expect((error as DevclusterError).code).toBe('CANCELLED');
+    // Stopped in the script, not after it (then the host's tar would have been the one cancelled).
+    expect((error as DevclusterError).message).toMatch(/^collect logs on \w+ was cancelled and stopped on the node$/);
+    const left = await Promise.all(
+      NODES.map((node) =>
+        // (the patterns are written so that this command's own line does not match them)
+        ssh(node, `for i in $(seq 20); do n=$(ls -d /tmp/devcluster[-]logs.* 2>/dev/null | wc -l); p=$(pgrep -fc 'devcluster[-]logs'); [ "$n $p" = "0 0" ] && { echo clean; exit 0; }; sleep 1; done; echo "left: $n folders, $p processes:"; ps -eo pid,user,args | grep 'devcluster[-]logs' | cut -c1-120`),
+      ),
+    );
+    expect(left.map((l) => l.trim())).toEqual(NODES.map(() => 'clean'));
+  }, 120_000);
 
   it('refuses to write into a folder that is not empty, and changes nothing there', async () => {
     const before = readFileSync(join(dir, 'README.txt'), 'utf8');
