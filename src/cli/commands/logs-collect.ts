@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { collectLogs } from '../../cluster/logs-collect.js';
-import { DevclusterError } from '../../errors.js';
+import { DevclusterError, InterruptedError } from '../../errors.js';
 import { loadFor } from '../context.js';
 import type { CliIO } from '../io.js';
 import { formatBytes, progressReporter } from '../progress.js';
@@ -18,7 +18,13 @@ export function registerLogsCollect(logs: Command, io: CliIO): void {
     .option('--out <dir>', 'folder to write (must not exist or be empty; default ./logs-CLUSTER-TIMESTAMP)')
     .action(async (opts: { out?: string }, command: Command) => {
       const loaded = await loadFor(command, io);
-      const result = await collectLogs(loaded, { ...(opts.out === undefined ? {} : { out: opts.out }), cwd: io.cwd }, { signal: io.signal, report: progressReporter(io) });
+      const result = await collectLogs(loaded, { ...(opts.out === undefined ? {} : { out: opts.out }), cwd: io.cwd }, { signal: io.signal, report: progressReporter(io) }).catch((error: unknown) => {
+        if (!io.signal.aborted) throw error;
+        throw new InterruptedError('logs collect stopped: the nodes stopped their part and removed what they had staged; the folder holds only what had arrived', {
+          hint: 'remove the folder (or give another --out) and run `devcluster logs collect` again',
+          cause: error,
+        });
+      });
       for (const n of result.summary.nodes) {
         if (n.outcome.kind === 'collected') {
           const clock = n.offsetSeconds === undefined ? '' : `, clock ${n.offsetSeconds >= 0 ? '+' : ''}${n.offsetSeconds.toFixed(2)} s`;
