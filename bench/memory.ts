@@ -46,7 +46,8 @@ function qemuPids(name: string): string[] {
   });
 }
 
-export async function benchMemory({ ROOT, work }: Shared): Promise<{ upS: number; saveS: number; restoreS: number; peakRssMiB: number; overheadMiB: number; qemuMaxRssMiB: number }> {
+/** `onStacked`: more measurements on the stacked cluster (its folder), before it is taken down (8). */
+export async function benchMemory({ ROOT, work }: Shared, onStacked?: (dir: string) => Promise<void>): Promise<{ upS: number; saveS: number; restoreS: number; peakRssMiB: number; overheadMiB: number; qemuMaxRssMiB: number }> {
   const { image, sums } = requireTestImage();
   const dir = join(work, 'memory');
   mkdirSync(dir);
@@ -86,6 +87,7 @@ export async function benchMemory({ ROOT, work }: Shared): Promise<{ upS: number
     const saveS = await timed(() => must('snapshot', 'save', 'bench'));
     const restoreS = await timed(() => must('snapshot', 'restore', 'bench'));
     snapshot = { saveS, restoreS };
+    await onStacked?.(dir);
   }
   const down = await finished(devcluster(ROOT, dir, ['down']));
   if (!result || result.code !== 0) throw new Error(`devcluster up failed:\n${result?.out.slice(-3000)}`);

@@ -1,6 +1,6 @@
 /**
  * devcluster benchmarks: every figure is a ratio against a baseline measured in the same run, on the
- * same machine. `npm run bench` runs all seven (6 and 7 share one cluster); `npm run bench -- --quick` runs 3-5 (part of CI);
+ * same machine. `npm run bench` runs all eight (6, 7 and 8 share one cluster); `npm run bench -- --quick` runs 3-5 (part of CI);
  * `--only 2,6` picks some. Raw figures go to bench/results/<time>.json. Run by tsx, importing the
  * sources and test/support (bench/lib.ts); the benchmarks that time the CLI run the built one
  * (`npm run bench` builds first).
@@ -30,13 +30,14 @@ import { freePort, sh, timed, virsh, type Shared } from './lib.js';
 import { benchVagrant } from './vagrant.js';
 import { benchBoot } from './boot.js';
 import { benchMemory } from './memory.js';
+import { benchLogsCollect, type LogsCollectBench } from './logs-collect.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg = argv.indexOf('--only');
-const only = onlyArg >= 0 ? new Set((argv[onlyArg + 1] ?? '').split(',')) : new Set(quick ? ['3', '4', '5'] : ['1', '2', '3', '4', '5', '6', '7']);
+const only = onlyArg >= 0 ? new Set((argv[onlyArg + 1] ?? '').split(',')) : new Set(quick ? ['3', '4', '5'] : ['1', '2', '3', '4', '5', '6', '7', '8']);
 const work = mkdtempSync(join(tmpdir(), 'dc-bench-'));
 type Row = [label: string, measured: string, ratio: string, goal: string, met: boolean];
 const rows: Row[] = [];
@@ -176,8 +177,23 @@ if (only.has('5')) {
   rows.push(['5. image bytes on a second up', `${second.bytesDownloaded} B (first: ${first.bytesDownloaded} B; checksum list again: ${sent - sentFirst} B)`, '-', '0', second.bytesDownloaded === 0]);
 }
 
-if (only.has('6') || only.has('7')) {
-  const r = await benchMemory(shared);
+// 8. `logs collect` of 3 nodes vs plain ssh fetching the journal export and the stack's files (bench/logs-collect.ts).
+const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const logsRow = (r: LogsCollectBench) => {
+  raw.results.logsCollect = r;
+  ratioRow(
+    `8. logs collect, ${r.nodes} nodes: devcluster vs plain ssh of local.conf + /opt/stack/logs + journal export`,
+    `${r.collectS.toFixed(1)} s / ${r.baselineS.toFixed(1)} s; received ${MiB(r.bytesReceived)} (plain ${MiB(r.baselineBytes)}), written ${MiB(r.bytesOnDisk)}`,
+    r.collectS / r.baselineS,
+    '<= 2',
+    2,
+  );
+};
+const logsOn = process.env.DC_BENCH_CLUSTER_DIR;
+if (only.has('8') && logsOn) logsRow(await benchLogsCollect(logsOn));
+
+if (only.has('6') || only.has('7') || (only.has('8') && !logsOn)) {
+  const r = await benchMemory(shared, only.has('8') && !logsOn ? async (dir) => logsRow(await benchLogsCollect(dir)) : undefined);
   raw.results.memory = r;
   rows.push(['6. peak RSS of devcluster, 3-node up with provisioning', `${r.peakRssMiB.toFixed(0)} MiB`, '-', '<= 150 MiB', r.peakRssMiB <= 150]);
   rows.push(['6. host memory per guest beyond guest RAM (max)', `${r.overheadMiB.toFixed(0)} MiB`, '-', '<= 300 MiB', r.overheadMiB <= 300]);
