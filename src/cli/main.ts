@@ -11,6 +11,7 @@ import { registerCluster, SshExit } from './commands/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import { registerReproduce } from './commands/reproduce.js';
+import { registerLogs } from './commands/logs.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIO): Command {
   registerSnapshot(program, io);
   registerInit(program, io);
   registerReproduce(program, io);
+  registerLogs(program, io);
   registerConfig(program, io);
   registerRender(program, io);
   registerImage(program, io);
