@@ -43,8 +43,8 @@ export function registerLogs(program: Command, io: CliIO): Command {
     .option('-n, --lines <n>', `entries per node before following or stopping (default ${DEFAULT_LINES}; with --since, all since then)`)
     .option('--json', 'one JSON object per line: node, unit, time (host clock), offsetSeconds, level, message, requestId, cursor')
     .action(async (nodes: string[], opts: LogsFlags, command: Command) => {
-      const loaded = await loadFor(command, io);
       const lines = opts.lines === undefined ? undefined : lineCount(opts.lines);
+      const loaded = await loadFor(command, io);
       const width = Math.max(...loaded.config.nodes.map((n) => n.name.length));
       const result = await readLogs(
         loaded,
