@@ -45,7 +45,7 @@ export interface LogsOptions {
 export type LogsEvent =
   /** One entry, in time order on the host's clock. */
   | { kind: 'entry'; t: TimelineEntry }
-  /** One line about a node: stopped, unreachable, its stream ended or failed. */
+  /** One line about a node: its clock's offset, or that it is stopped, unreachable, its stream ended or failed. */
   | { kind: 'node'; node: string; message: string };
 
 export interface LogsResult {
@@ -95,15 +95,27 @@ export function followCommand(options: LogsOptions, cursor: string | undefined):
   return `exec sudo -n journalctl ${followArgs(options, cursor).map(shellQuote).join(' ')}`;
 }
 
-// TODO(lead): task T moves snapshot/settle.ts's measure() to src/cluster/clock.ts; it is not exported
-// from settle.ts yet, so this is the same one round trip. Replace with clock.ts measure() when merged.
-async function clockOffset(session: NodeSession, signal: AbortSignal): Promise<number> {
-  const before = Date.now();
-  const r = await session.run('date +%s.%N', { signal, timeoutMs: 15_000, what: 'date' });
-  const after = Date.now();
-  const guest = Number(r.stdout.trim());
-  if (r.code !== 0 || !Number.isFinite(guest)) throw new DevclusterError('SSH_COMMAND_FAILED', `could not read the clock of ${session.node} (date printed "${r.stdout.trim()}")`);
-  return guest - (before + after) / 2000;
+/** Clock readings per node; the one with the shortest round trip is kept (its error is the smallest). */
+const CLOCK_READINGS = 3;
+
+/**
+ * The node's clock against the host's (guest − host, s) and the round trip of that reading: the best of
+ * CLOCK_READINGS `date` round trips, as NTP keeps its lowest-delay sample — under load one round trip can
+ * take seconds, and the offset is only right to within half of it.
+ * TODO(lead): task T's src/cluster/clock.ts measureClock() (on i15-trace, not on main when this was
+ * written; snapshot/settle.ts's measure() was not exported) is the same single reading: build this on it.
+ */
+async function clockOffset(session: NodeSession, signal: AbortSignal): Promise<{ offsetSeconds: number; roundTripMs: number }> {
+  let best: { offsetSeconds: number; roundTripMs: number } | undefined;
+  for (let i = 0; i < CLOCK_READINGS; i += 1) {
+    const before = Date.now();
+    const r = await session.run('date +%s.%N', { signal, timeoutMs: 15_000, what: 'date' });
+    const after = Date.now();
+    const guest = Number(r.stdout.trim());
+    if (r.code !== 0 || !Number.isFinite(guest)) throw new DevclusterError('SSH_COMMAND_FAILED', `could not read the clock of ${session.node} (date printed "${r.stdout.trim()}")`);
+    if (best === undefined || after - before < best.roundTripMs) best = { offsetSeconds: guest - (before + after) / 2000, roundTripMs: after - before };
+  }
+  return best as { offsetSeconds: number; roundTripMs: number };
 }
 
 interface Started {
@@ -138,7 +150,9 @@ function reader(node: string, offsetSeconds: number, into: (t: TimelineEntry) =>
 async function start(op: Operation, node: NodePlan, options: LogsOptions, ctx: Ctx, note: (node: string, message: string) => void): Promise<Started> {
   const { signal } = ctx;
   const session = await op.session(node, { signal, budgetMs: CONNECT_BUDGET_MS });
-  const offsetSeconds = await clockOffset(session, signal);
+  const clock = await clockOffset(session, signal);
+  const { offsetSeconds } = clock;
+  note(node.name, `clock ${offsetSeconds >= 0 ? '+' : ''}${offsetSeconds.toFixed(3)} s against the host's (±${Math.ceil(clock.roundTripMs / 2)} ms), subtracted from its times`);
   const backlog: TimelineEntry[] = [];
   let cursor: string | undefined;
   const notes: string[] = [];

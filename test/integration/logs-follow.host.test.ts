@@ -3,7 +3,8 @@
  * stepped 4 s ahead for the test (and back in `finally`): lines written on two nodes alternately, in a
  * known order, come out interleaved in that order — read afterwards (each node's list arrives whole:
  * only the merge by corrected time interleaves them) and followed live with -f — each with its node
- * and unit; Ctrl-C (SIGINT to the CLI) exits 130 with no stack trace and leaves no journalctl running
+ * and unit; when one node's journalctl ends, one line says so and the other node's lines go on;
+ * Ctrl-C (SIGINT to the CLI) exits 130 with no stack trace and leaves no journalctl running
  * on any node. Each line is written by a transient devstack@ unit (`systemd-run --wait
  * --collect`, so it is in system-devstack.slice as DevStack's services are, and gone afterwards),
  * through one OpenSSH connection per node kept open for the test, so a write costs milliseconds.
@@ -123,6 +124,8 @@ describe('devcluster logs -f on the shared cluster', () => {
       rest = lines.pop() ?? '';
       for (const l of lines) if (l.includes(tag)) printed.push({ ...(JSON.parse(l) as Omit<Printed, 'arrivedMs'>), arrivedMs: Date.now() });
     });
+    let errText = '';
+    cli.stderr?.on('data', (d: Buffer) => (errText += d.toString()));
     try {
       // Both follows are live once a probe line of each node came through.
       const deadline = Date.now() + 60_000;
@@ -135,12 +138,24 @@ describe('devcluster logs -f on the shared cluster', () => {
       const until = Date.now() + 15_000;
       while (printed.filter((p) => p.message.startsWith('new-')).length < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       const steps = printed.filter((p) => p.message.startsWith('new-'));
+      if (steps.length !== 6 || steps.some((p, i) => !(order[i] ?? '').endsWith(p.message))) console.log(errText, JSON.stringify(printed, null, 1));
       expect(steps.map((p) => `${p.node} ${p.unit} ${p.message}`)).toEqual(order);
       const times = steps.map((p) => BigInt(p.timeUs));
       expect([...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(times);
       // The figure behind HOLD_BACK_MS: journal time (host clock) to the CLI's line, hold-back included.
       const delays = printed.map((p) => p.arrivedMs - Number(BigInt(p.timeUs) / 1000n));
+      console.log(errText.split('\n').filter((l) => l.includes(' clock ')).join('\n'));
       console.log(`logs -f delay, journal time to printed line (ms): min ${Math.min(...delays)}, max ${Math.max(...delays)}, all ${delays.join(' ')}`);
+
+      // compute1's journalctl ends (TERM to its pid): one line says so, and controller's lines still come.
+      await (shells.get('compute1') as RemoteShell).run('for p in $(pgrep -x journalctl); do grep -qa -- --follow /proc/$p/cmdline && sudo -n kill -TERM $p; done');
+      const ended = Date.now() + 15_000;
+      while (!errText.includes('compute1: journalctl --follow ended') && Date.now() < ended) await new Promise((r) => setTimeout(r, 50));
+      expect(errText).toMatch(/^compute1: journalctl --follow ended \(exit \d+\); the other nodes go on$/m);
+      await write('controller', `devstack@lf-${tag}-after`, `after-${tag}`);
+      const after = Date.now() + 15_000;
+      while (!printed.some((p) => p.message === `after-${tag}`) && Date.now() < after) await new Promise((r) => setTimeout(r, 50));
+      expect(printed.at(-1)).toMatchObject({ node: 'controller', message: `after-${tag}` });
 
       // Ctrl-C: exit 130, a plain message, no stack trace.
       const stopping = Date.now();
