@@ -11,6 +11,7 @@ import { registerCluster, SshExit } from './commands/cluster.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import { registerReproduce } from './commands/reproduce.js';
+import { registerLogs } from './commands/logs.js';
 import { registerTrace } from './commands/trace.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO): Command {
   registerSnapshot(program, io);
   registerInit(program, io);
   registerReproduce(program, io);
+  registerLogs(program, io);
   registerTrace(program, io);
   registerConfig(program, io);
   registerRender(program, io);

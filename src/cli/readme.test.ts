@@ -44,8 +44,10 @@ function commandsOf(root: Command): Map<string, string[]> {
     for (const sub of help.visibleCommands(command)) {
       if (sub.name() === 'help' && sub.options.length === 0 && sub.commands.length === 0 && !command.commands.includes(sub)) continue; // commander's implicit `help [command]`
       const words = [...path, sub.name()];
+      const flags = flagsOf(sub.createHelp().visibleOptions(sub)).filter((f) => f !== '-h' && f !== '--help');
       if (sub.commands.length > 0) walk(sub, words);
-      else found.set(words.join(' '), flagsOf(sub.createHelp().visibleOptions(sub)).filter((f) => f !== '-h' && f !== '--help'));
+      // A command with subcommands is runnable itself when it takes arguments or options (`logs [NODE…] -f`).
+      if (sub.commands.length === 0 || sub.registeredArguments.length > 0 || flags.length > 0) found.set(words.join(' '), flags);
     }
   };
   walk(root, []);
