@@ -95,14 +95,18 @@ describe('devcluster logs -f on the shared cluster', () => {
     for (const node of NODES) expect(await (shells.get(node) as RemoteShell).run('pgrep -a journalctl || true'), `journalctl left on ${node}`).toBe('');
   }, 180_000);
 
-  /** Six lines alternately on controller and compute1, each after the one before was logged; their order. */
-  async function writeSteps(tag: string, prefix: string): Promise<string[]> {
+  /**
+   * Six lines alternately on controller and compute1, each after the one before was logged and `gapMs`
+   * more; their order. Followed live, the gap is wider than HOLD_BACK_MS plus the clock reading's error,
+   * so that only a wrong merge (not a busy host's stream lag) can misorder them.
+   */
+  async function writeSteps(tag: string, prefix: string, gapMs = 150): Promise<string[]> {
     const order: string[] = [];
     for (let i = 1; i <= 6; i += 1) {
       const node = i % 2 === 1 ? 'controller' : 'compute1';
       order.push(`${node} lf-${tag}-${prefix}${i} ${prefix}-${tag}-${i}`);
       await write(node, `devstack@lf-${tag}-${prefix}${i}`, `${prefix}-${tag}-${i}`);
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, gapMs));
     }
     return order;
   }
@@ -134,7 +138,7 @@ describe('devcluster logs -f on the shared cluster', () => {
         await Promise.all(['controller', 'compute1'].map((n) => write(n, `devstack@lf-${tag}-probe-${n}-${i}`, `probe-${tag}-${i}`)));
         await new Promise((r) => setTimeout(r, 1000));
       }
-      const order = await writeSteps(tag, 'new');
+      const order = await writeSteps(tag, 'new', 1500);
       const until = Date.now() + 15_000;
       while (printed.filter((p) => p.message.startsWith('new-')).length < 6 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       const steps = printed.filter((p) => p.message.startsWith('new-'));

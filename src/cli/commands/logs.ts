@@ -5,7 +5,7 @@
  * With -f it runs until Ctrl-C, which ends journalctl on every node and exits 130.
  */
 import { registerLogsCollect } from './logs-collect.js';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { loadFor } from '../context.js';
 import { readLogs, DEFAULT_LINES } from '../../cluster/logs.js';
@@ -38,7 +38,7 @@ export function registerLogs(program: Command, io: CliIO): Command {
     .command('logs')
     .description("the DevStack units' journals of every running node (or NODE…) as one stream in time order, each line prefixed with node and unit")
     .argument('[nodes...]', 'node names (default: every running node)')
-    .option('--unit <unit>', 'a unit: n-api means devstack@n-api.service, any other name is a unit as is (sshd); repeatable (default: every devstack@ unit)', collect, [])
+    .addOption(new Option('--unit <unit>', 'a unit: n-api means devstack@n-api.service, any other name is a unit as is (sshd); repeatable').argParser(collect).default([], 'every devstack@ unit'))
     .option('-f, --follow', 'keep printing new entries until Ctrl-C')
     .option('--since <time>', "only entries since this time, in journalctl's --since syntax (\"2026-12-01 05:00\", \"-10min\", today)")
     .option('-n, --lines <n>', `entries per node before following or stopping (default ${DEFAULT_LINES}; with --since, all since then)`)
