@@ -18,6 +18,7 @@ import { IMAGE_NAMES, type ImageName } from '../config/catalog-names.js';
 import { DevclusterError } from '../errors.js';
 import { pyFloatRepr } from './python-str.js';
 import { renderTemplates } from './template.js';
+import { isRecord } from './is-record.js';
 
 export interface GateNode {
   name: string;
@@ -93,10 +94,6 @@ export interface GateBuild {
 }
 
 const NOT_INVENTORY_HINT = "SOURCE must be a Zuul build's log root: it holds zuul-info/inventory.yaml (a copy of the job's Ansible inventory)";
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function invalid(message: string): DevclusterError {
   return new DevclusterError('REPRODUCE_SOURCE_INVALID', message, { hint: NOT_INVENTORY_HINT });

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { DevclusterError } from '../errors.js';
 import type { GateBuild, ZuulProject, ZuulProjectRef } from './build.js';
 import { pyStr } from './python-str.js';
+import { isRecord } from './is-record.js';
 
 /** The module's parameters (what the role passes it). */
 export interface LocalConfInput {
@@ -41,10 +42,6 @@ export interface LocalConfResult {
   text: string;
   /** The module's warnings (TEMPEST_PLUGINS set both ways). */
   warnings: string[];
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function cycle(what: string, name: string): DevclusterError {

@@ -8,12 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { DevclusterError } from '../errors.js';
+import { isRecord } from './is-record.js';
 
 type Mapping = Record<string, unknown>;
-
-function isMapping(value: unknown): value is Mapping {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The YAML mapping in `file`, or USAGE_INVALID naming the file and what is wrong with it. */
 export async function readOverlay(file: string): Promise<Mapping> {
@@ -29,7 +26,7 @@ export async function readOverlay(file: string): Promise<Mapping> {
     throw new DevclusterError('USAGE_INVALID', `--with ${file}: not valid YAML: ${first.message.split('\n')[0]}`, { hint: 'fix the line it names', cause: first });
   }
   const value: unknown = doc.toJS();
-  if (!isMapping(value)) {
+  if (!isRecord(value)) {
     throw new DevclusterError('USAGE_INVALID', `--with ${file}: holds ${value === null ? 'nothing' : Array.isArray(value) ? 'a list' : 'a single value'}, not a mapping of settings`, {
       hint: 'write it as a devcluster.yaml with only the keys to change, e.g. `network: { cidr: 192.168.166.0/24 }`',
     });
@@ -41,7 +38,7 @@ function merge(target: Mapping, overlay: Mapping, path: string, set: string[]): 
   for (const [key, value] of Object.entries(overlay)) {
     const at = path === '' ? key : `${path}.${key}`;
     const current = target[key];
-    if (isMapping(value) && isMapping(current)) merge(current, value, at, set);
+    if (isRecord(value) && isRecord(current)) merge(current, value, at, set);
     else {
       target[key] = value;
       set.push(at);
@@ -57,7 +54,7 @@ export function layOver(config: Mapping, overlay: Mapping, file: string): string
   const set: string[] = [];
   const { nodes, ...rest } = overlay;
   if (nodes !== undefined) {
-    const ours = Array.isArray(config.nodes) ? (config.nodes as unknown[]).filter(isMapping) : [];
+    const ours = Array.isArray(config.nodes) ? (config.nodes as unknown[]).filter(isRecord) : [];
     const names = ours.map((n) => String(n.name));
     if (!Array.isArray(nodes)) {
       throw new DevclusterError('USAGE_INVALID', `--with ${file}: nodes must be a list of { name, … } naming the build's nodes (${names.join(', ')})`, {
@@ -65,9 +62,9 @@ export function layOver(config: Mapping, overlay: Mapping, file: string): string
       });
     }
     nodes.forEach((entry: unknown, i) => {
-      const node = isMapping(entry) ? ours.find((n) => n.name === entry.name) : undefined;
-      if (!isMapping(entry) || node === undefined) {
-        const named = isMapping(entry) && entry.name !== undefined ? `names ${String(entry.name)}, which the build does not have` : 'has no name';
+      const node = isRecord(entry) ? ours.find((n) => n.name === entry.name) : undefined;
+      if (!isRecord(entry) || node === undefined) {
+        const named = isRecord(entry) && entry.name !== undefined ? `names ${String(entry.name)}, which the build does not have` : 'has no name';
         throw new DevclusterError('USAGE_INVALID', `--with ${file}: nodes[${i}] ${named} (the build's nodes: ${names.join(', ')})`, {
           hint: "--with changes the build's nodes, it does not add or remove any: name one of them",
         });

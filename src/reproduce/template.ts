@@ -10,6 +10,7 @@
  * Strings found through a lookup are rendered in turn (depth-limited), all in the one host's context.
  */
 import { pyStr } from './python-str.js';
+import { isRecord } from './is-record.js';
 
 export interface TemplateContext {
   /** The host's variables (job < group < host vars already merged). */
@@ -70,10 +71,6 @@ function tokenize(expr: string): Token[] {
     }
   }
   return tokens;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 class Evaluator {
