@@ -16,6 +16,7 @@ import { createGzip } from 'node:zlib';
 import type { LoadedConfig } from '../config/load.js';
 import { DevclusterError } from '../errors.js';
 import type { Ctx } from '../events.js';
+import { CLOCKS_FILE } from '../logs/journal-source.js';
 import { clocksJson, collectReadme, journalReadme, problemLines, type CollectSummary, type NodeCollected } from '../logs/collect-readme.js';
 import { collectScript, gateName, parseNotes, PROJECT_CONF_DIRS, type CollectSide } from '../logs/collect-script.js';
 import type { ClusterPlan, NodePlan } from '../plan/plan.js';
@@ -197,7 +198,7 @@ export async function collectLogs(loaded: LoadedConfig, options: CollectOptions,
     const summary: CollectSummary = { cluster: plan.name, collectedAt: now.toISOString(), nodes: outcomes.map((o) => o.result) };
     const offsets: Record<string, number> = {};
     for (const n of summary.nodes) if (n.offsetSeconds !== undefined) offsets[n.node] = n.offsetSeconds;
-    await writeFile(join(dir, 'devcluster-clocks.json'), clocksJson(now.toISOString(), offsets), { mode: 0o600 });
+    await writeFile(join(dir, CLOCKS_FILE), clocksJson(now.toISOString(), offsets), { mode: 0o600 });
     await writeFile(join(dir, 'README.txt'), collectReadme(summary), { mode: 0o600 });
     // An empty NODE folder (nothing unpacked) says nothing the README does not.
     for (const n of summary.nodes) await rmdir(join(dir, n.node)).catch(() => undefined);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { haveJournalRemote, journalJson, writeJournal, type ExportEntry } from '../../test/support/journal-export.js';
+import { WITHOUT_JOURNAL_REMOTE, journalJson, writeJournal, type ExportEntry } from '../../test/support/journal-export.js';
 import { backlogArgs, backlogCommand, followArgs, followCommand, unitMatches } from './logs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dc-logs-'));
@@ -23,7 +23,7 @@ function at(i: number, fields: ExportEntry): ExportEntry {
 
 const DEVSTACK = { _SYSTEMD_SLICE: 'system-devstack.slice' };
 
-describe.skipIf(!haveJournalRemote() && !process.env.CI)("journalctl's arguments for logs (real journalctl)", () => {
+describe.skipIf(WITHOUT_JOURNAL_REMOTE)("journalctl's arguments for logs (real journalctl)", () => {
   const file = join(dir, 'node.journal');
   writeJournal(file, [
     at(0, { ...DEVSTACK, _SYSTEMD_UNIT: 'devstack@n-api.service', MESSAGE: 'api 0' }),

@@ -17,7 +17,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { DevclusterError, InterruptedError } from '../errors.js';
 import type { Ctx } from '../events.js';
 import { LiveMerge } from '../logs/follow.js';
-import { parseJournalLine } from '../logs/journal.js';
+import { JOURNAL_JSON_ARGS, parseJournalLine } from '../logs/journal.js';
 import { mergeTimelines, onHostClock, type TimelineEntry } from '../logs/merge.js';
 import type { NodePlan } from '../plan/plan.js';
 import { shellQuote } from '../process/quote.js';
@@ -72,7 +72,7 @@ export function unitMatches(units: readonly string[]): string[] {
 /** journalctl's arguments for the backlog: -n lines per node (or all since --since), JSON, matches. */
 export function backlogArgs(options: LogsOptions): string[] {
   const lines = options.lines ?? (options.since === undefined ? DEFAULT_LINES : undefined);
-  return ['-q', '--no-pager', '-o', 'json', '--all', ...(lines === undefined ? [] : ['-n', String(lines)]), ...(options.since === undefined ? [] : [`--since=${options.since}`]), ...unitMatches(options.units)];
+  return [...JOURNAL_JSON_ARGS, ...(lines === undefined ? [] : ['-n', String(lines)]), ...(options.since === undefined ? [] : [`--since=${options.since}`]), ...unitMatches(options.units)];
 }
 
 /**
@@ -82,7 +82,7 @@ export function backlogArgs(options: LogsOptions): string[] {
 export function followArgs(options: LogsOptions, cursor: string | undefined): string[] {
   // -n all: with a cursor, -n would cap what follows it (journalctl shows the first N after the cursor).
   const from = cursor !== undefined ? [`--after-cursor=${cursor}`, '-n', 'all'] : options.since !== undefined ? [`--since=${options.since}`, '-n', 'all'] : ['-n', '0'];
-  return ['-q', '--no-pager', '-o', 'json', '--all', '--follow', ...from, ...unitMatches(options.units)];
+  return [...JOURNAL_JSON_ARGS, '--follow', ...from, ...unitMatches(options.units)];
 }
 
 /** The remote command that prints the node's current cursor (CURSOR_MARK line), then the backlog. */

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { haveJournalRemote, journalJson, writeJournal } from '../../test/support/journal-export.js';
+import { WITHOUT_JOURNAL_REMOTE, journalJson, writeJournal } from '../../test/support/journal-export.js';
 import { HOLD_BACK_MS, HoldBackMerger, LiveMerge } from './follow.js';
 import { parseJournalLine } from './journal.js';
 import { onHostClock, type TimelineEntry } from './merge.js';
@@ -32,7 +32,7 @@ function journal(node: string, lines: [number, string][]): Map<string, TimelineE
   return out;
 }
 
-describe.skipIf(!haveJournalRemote() && !process.env.CI)('hold-back merge of live streams (real journalctl entries)', () => {
+describe.skipIf(WITHOUT_JOURNAL_REMOTE)('hold-back merge of live streams (real journalctl entries)', () => {
   const a = journal('controller', [[0, 'a1'], [200, 'a3'], [400, 'a5']]);
   const b = journal('compute1', [[100, 'b2'], [300, 'b4']]);
   const get = (m: Map<string, TimelineEntry>, k: string) => m.get(k) as TimelineEntry;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportFormat, haveJournalRemote } from '../../test/support/journal-export.js';
+import { exportFormat, WITHOUT_JOURNAL_REMOTE } from '../../test/support/journal-export.js';
 import { CLOCKS_FILE, NODE_JOURNAL, openFolderJournals, readFolderClocks } from './journal-source.js';
 import { traceQueries } from './trace.js';
 
@@ -42,7 +42,7 @@ function folder(name: string, nodes: Record<string, Buffer>, clocks?: string): s
   return dir;
 }
 
-describe.skipIf(!haveJournalRemote() && !process.env.CI)('a collected folder\'s journals', () => {
+describe.skipIf(WITHOUT_JOURNAL_REMOTE)('a collected folder\'s journals', () => {
   it('every node with logs/devstack.journal.gz becomes a source journalctl answers; the temporary files go on close()', async () => {
     const dir = folder(
       'collected',

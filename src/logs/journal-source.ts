@@ -22,13 +22,13 @@ import { DevclusterError, isHostCommandError } from '../errors.js';
 import { shellQuote } from '../process/quote.js';
 import { run } from '../process/run.js';
 import type { NodeSession } from '../ssh/session.js';
-import { parseJournalLine, type JournalEntry } from './journal.js';
+import { JOURNAL_JSON_ARGS, parseJournalLine, type JournalEntry } from './journal.js';
 
 /** The fields trace shows or follows; journalctl adds __CURSOR and the timestamps to every entry. */
 export const TRACE_FIELDS = ['MESSAGE', 'REQUEST_ID', 'PRIORITY', '_SYSTEMD_UNIT', 'UNIT', 'SYSLOG_IDENTIFIER', '_COMM', '_HOSTNAME', 'CODE_FILE', 'CODE_LINE'] as const;
 
 /** What every query starts with. */
-export const JOURNALCTL_BASE = ['-o', 'json', '--all', '-q', '--no-pager', `--output-fields=${TRACE_FIELDS.join(',')}`] as const;
+export const JOURNALCTL_BASE = [...JOURNAL_JSON_ARGS, `--output-fields=${TRACE_FIELDS.join(',')}`] as const;
 
 /** One node's journal, read by journalctl queries. */
 export interface JournalSource {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { haveJournalRemote, journalJson, writeJournal } from '../../test/support/journal-export.js';
+import { WITHOUT_JOURNAL_REMOTE, journalJson, writeJournal } from '../../test/support/journal-export.js';
 import { levelOf, parseJournalLine, requestIdsIn, shortUnit } from './journal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dc-journal-'));
@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const GLOBAL = 'req-11111111-2222-3333-4444-555555555555';
 const LOCAL = 'req-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 
-describe.skipIf(!haveJournalRemote() && !process.env.CI)('journal entries from journalctl -o json', () => {
+describe.skipIf(WITHOUT_JOURNAL_REMOTE)('journal entries from journalctl -o json', () => {
   const file = join(dir, 'n.journal');
   writeJournal(file, [
     {

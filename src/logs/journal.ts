@@ -12,6 +12,9 @@
  * epoch) and __MONOTONIC_TIMESTAMP (since the node's boot).
  */
 
+/** journalctl's arguments for the output parseJournalLine reads: JSON, long fields whole, no hints or pager. */
+export const JOURNAL_JSON_ARGS = ['-q', '--no-pager', '-o', 'json', '--all'] as const;
+
 /** What oslo.log's journal handler and journald give an entry that `logs` and `trace` read. */
 export interface JournalEntry {
   /** The cluster node (or the collected folder's node) the entry came from. */

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { haveJournalRemote, journalJson, writeJournal, type ExportEntry } from '../../test/support/journal-export.js';
+import { WITHOUT_JOURNAL_REMOTE, journalJson, writeJournal, type ExportEntry } from '../../test/support/journal-export.js';
 import { parseJournalLine } from './journal.js';
 import { clockTime, formatLine, jsonLine, mergeTimelines, onHostClock, type TimelineEntry } from './merge.js';
 
@@ -34,7 +34,7 @@ function read(file: string, node: string, offsetSeconds: number): TimelineEntry[
   return journalJson(file).map((l) => onHostClock(parseJournalLine(l, node) as NonNullable<ReturnType<typeof parseJournalLine>>, offsetSeconds));
 }
 
-describe.skipIf(!haveJournalRemote() && !process.env.CI)('merging nodes by host time (real journalctl output)', () => {
+describe.skipIf(WITHOUT_JOURNAL_REMOTE)('merging nodes by host time (real journalctl output)', () => {
   // The true order across nodes: 1 2 3 4 5 6, alternating; compute1's clock runs 5 s ahead.
   const controller = join(dir, 'controller.journal');
   const compute1 = join(dir, 'compute1.journal');

@@ -12,6 +12,7 @@
 import { DevclusterError, isDevclusterError } from '../errors.js';
 import type { JournalSource } from './journal-source.js';
 import { requestIdsIn, type JournalEntry } from './journal.js';
+import { onHostClock, type TimelineEntry } from './merge.js';
 
 export interface TraceOptions {
   signal: AbortSignal;
@@ -28,13 +29,8 @@ export interface TraceOptions {
 export const DEFAULT_MAX_ROUNDS = 8;
 export const DEFAULT_MAX_IDS = 64;
 
-/** An entry on the timeline. */
-export interface TracedEntry {
-  entry: JournalEntry;
-  /** The node's time minus its offset: the host's clock, µs since the epoch. */
-  hostTimeUs: bigint;
-  /** The offset subtracted (guest − host, s). */
-  offsetSeconds: number;
+/** An entry on the timeline (merge.ts: on the host's clock), with the request ids it names. */
+export interface TracedEntry extends TimelineEntry {
   /** The request ids in the entry: its REQUEST_ID field and those in its message. */
   ids: string[];
 }
@@ -78,7 +74,7 @@ function seqnum(cursor: string): bigint {
 
 /** Host-clock order; ties by node, then the node's own order. */
 export function compareTraced(a: TracedEntry, b: TracedEntry): number {
-  if (a.hostTimeUs !== b.hostTimeUs) return a.hostTimeUs < b.hostTimeUs ? -1 : 1;
+  if (a.hostUs !== b.hostUs) return a.hostUs < b.hostUs ? -1 : 1;
   if (a.entry.node !== b.entry.node) return a.entry.node < b.entry.node ? -1 : 1;
   if (a.entry.realtimeUs !== b.entry.realtimeUs) return a.entry.realtimeUs < b.entry.realtimeUs ? -1 : 1;
   const sa = seqnum(a.entry.cursor);
@@ -127,7 +123,7 @@ export async function traceRequest(id: string, sources: readonly JournalSource[]
         if (seen.has(key)) continue;
         seen.add(key);
         const ids = idsOf(entry);
-        traced.push({ entry, hostTimeUs: entry.realtimeUs - BigInt(Math.round(offsetSeconds * 1e6)), offsetSeconds, ids });
+        traced.push({ ...onHostClock(entry, offsetSeconds), ids });
         for (const other of ids) if (!known.includes(other) && !found.includes(other) && !dropped.includes(other)) found.push(other);
       }
     });

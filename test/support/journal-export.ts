@@ -7,13 +7,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { JOURNAL_REMOTE_PATHS } from '../../src/logs/journal-source.js';
 
-export const JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote';
+/** Where systemd-journal-remote is, as `trace --from` looks for it (test/setup-host.sh installs it). */
+export const JOURNAL_REMOTE = JOURNAL_REMOTE_PATHS.find((p) => existsSync(p)) ?? JOURNAL_REMOTE_PATHS[0];
 
-/** Whether systemd-journal-remote is here (test/setup-host.sh installs it). */
+/** Whether systemd-journal-remote is here. */
 export function haveJournalRemote(): boolean {
   return existsSync(JOURNAL_REMOTE);
 }
+
+/** For describe.skipIf: tests of real journal files are skipped without the tool, except in CI (where it must be). */
+export const WITHOUT_JOURNAL_REMOTE = !haveJournalRemote() && !process.env.CI;
 
 /** One entry: field → value (Buffer for binary values). __CURSOR and the timestamps are given by the caller. */
 export type ExportEntry = Record<string, string | Buffer>;

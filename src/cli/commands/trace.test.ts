@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseJournalLine } from '../../logs/journal.js';
+import { onHostClock } from '../../logs/merge.js';
 import type { TracedEntry } from '../../logs/trace.js';
 import type { ClusterTrace } from '../../cluster/trace.js';
 import { entryJson, formatTrace, traceNotes } from './trace.js';
@@ -15,7 +16,7 @@ function traced(node: string, unit: string, nodeUs: bigint, offsetSeconds: numbe
   const line = JSON.stringify({ __CURSOR: `s=1;i=${node.length}`, __REALTIME_TIMESTAMP: String(nodeUs), MESSAGE: message, PRIORITY: String(priority), _SYSTEMD_UNIT: `devstack@${unit}.service`, REQUEST_ID: ID });
   const entry = parseJournalLine(line, node);
   if (!entry) throw new Error('no entry');
-  return { entry, hostTimeUs: nodeUs - BigInt(offsetSeconds * 1e6), offsetSeconds, ids: [ID] };
+  return { ...onHostClock(entry, offsetSeconds), ids: [ID] };
 }
 
 const API = traced('controller', 'n-api', 1764568800_123_456n, 0, `INFO nova.api [- ${ID}] POST /servers`);

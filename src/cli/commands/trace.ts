@@ -19,7 +19,7 @@ export function entryJson(t: TracedEntry): string {
   return JSON.stringify({
     node: e.node,
     unit: e.unit,
-    time: isoOf(t.hostTimeUs),
+    time: isoOf(t.hostUs),
     nodeTime: isoOf(e.realtimeUs),
     offsetSeconds: t.offsetSeconds,
     level: levelOf(e),
@@ -52,7 +52,7 @@ export function traceNotes(id: string, result: ClusterTrace): string[] {
 
 /** The text timeline: node, unit, time, level, message in aligned columns; a message's further lines indented under it. */
 export function formatTrace(entries: readonly TracedEntry[]): string {
-  const table = formatTable(entries.map((t) => [t.entry.node, t.entry.unit, isoOf(t.hostTimeUs), levelOf(t.entry), t.entry.message.split('\n')[0] ?? '']));
+  const table = formatTable(entries.map((t) => [t.entry.node, t.entry.unit, isoOf(t.hostUs), levelOf(t.entry), t.entry.message.split('\n')[0] ?? '']));
   const rows = table.split('\n');
   return entries.map((t, i) => [rows[i] ?? '', ...t.entry.message.split('\n').slice(1).map((l) => `    ${l}`)].join('\n')).join('\n');
 }
