@@ -148,15 +148,12 @@ async function collectNode(op: Operation, node: NodePlan, dir: string, script: s
   const nodeDir = join(dir, node.name);
   const logsDir = join(nodeDir, 'logs');
   await mkdir(nodeDir, { recursive: true, mode: 0o700 });
-  const tarball = join(nodeDir, '.collect.tar.gz');
   try {
-    await writeFile(tarball, bytes, { mode: 0o600 });
-    await run('tar', ['-xzf', tarball, '-C', nodeDir, '--no-same-owner'], { signal, timeoutMs: 5 * 60_000, debianPackage: 'tar' });
+    // Unpacked from memory (tar reads it on stdin): no copy of the stream on disk first.
+    await run('tar', ['-xzf', '-', '-C', nodeDir, '--no-same-owner'], { input: bytes, signal, timeoutMs: 5 * 60_000, debianPackage: 'tar' });
   } catch (error) {
     if (signal.aborted) throw error;
     return skipped(`what it sent could not be unpacked: ${(error as Error).message}`);
-  } finally {
-    await rm(tarball, { force: true });
   }
   const notesFile = join(nodeDir, 'collect-notes.tsv');
   const notes = parseNotes(await readFile(notesFile, 'utf8').catch(() => ''));

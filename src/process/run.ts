@@ -8,8 +8,8 @@ import { execa } from 'execa';
 import { DevclusterError, HostCommandError } from '../errors.js';
 
 export interface RunOptions {
-  /** Text for the command's stdin (used for secrets, which must never be arguments). */
-  input?: string;
+  /** The command's stdin: text (secrets, which must never be arguments) or bytes (a stream already in memory). */
+  input?: string | Uint8Array;
   signal?: AbortSignal;
   /** Budget in milliseconds (default 60 s). */
   timeoutMs?: number;
