@@ -1,6 +1,7 @@
 /** README.txt and devcluster-clocks.json of a collected folder. */
 import { describe, expect, it } from 'vitest';
-import { clocksJson, collectReadme, journalReadme, problemLines, type CollectSummary } from './collect-readme.js';
+import { clocksJson } from './journal-source.js';
+import { collectReadme, journalReadme, problemLines, type CollectSummary } from './collect-readme.js';
 
 const summary: CollectSummary = {
   cluster: 'dev',

@@ -122,10 +122,3 @@ can help you find interesting things to filter on.
 itself and follows one request across every node's journal.
 `;
 }
-
-/** DIR/devcluster-clocks.json: guest − host per node, for `trace --from`. */
-export function clocksJson(measuredAt: string, offsets: Record<string, number>): string {
-  const nodes: Record<string, { offsetSeconds: number }> = {};
-  for (const [node, offsetSeconds] of Object.entries(offsets)) nodes[node] = { offsetSeconds };
-  return `${JSON.stringify({ measuredAt, nodes }, null, 2)}\n`;
-}

@@ -145,6 +145,13 @@ export interface FolderClocks {
 export const CLOCKS_FILE = 'devcluster-clocks.json';
 export const NODE_JOURNAL = join('logs', 'devstack.journal.gz');
 
+/** DIR/devcluster-clocks.json as `logs collect` writes it: guest − host per node, for `trace --from` (readFolderClocks). */
+export function clocksJson(measuredAt: string, offsets: Record<string, number>): string {
+  const nodes: Record<string, { offsetSeconds: number }> = {};
+  for (const [node, offsetSeconds] of Object.entries(offsets)) nodes[node] = { offsetSeconds };
+  return `${JSON.stringify({ measuredAt, nodes }, null, 2)}\n`;
+}
+
 /** DIR/devcluster-clocks.json, or undefined when there is none; a file that does not hold clocks is an error. */
 export async function readFolderClocks(dir: string): Promise<FolderClocks | undefined> {
   const file = join(dir, CLOCKS_FILE);
